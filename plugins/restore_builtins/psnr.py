@@ -1,0 +1,38 @@
+"""Peak signal-to-noise ratio on [0, 1] images (peak 1), averaged per image, float64."""
+
+from __future__ import annotations
+
+import torch
+
+from restore_core import DegradationInfo, Metric, hookimpl
+from restore_core.metric_protocol import Channel, psnr, resolve, scoring_view
+
+
+class PSNR(Metric):
+    """PSNR in dB; `channel` rgb|y|auto and `crop` border pixels (auto: task convention)."""
+
+    name = "psnr"
+    description = "peak signal-to-noise ratio in dB (auto: RGB for denoising, Y cropped for SR)"
+    unit = "dB"
+
+    def __init__(self, channel: Channel = "auto", crop: int | None = None) -> None:
+        if channel not in ("auto", "rgb", "y"):
+            raise ValueError(f"channel must be auto, rgb or y, got {channel!r}")
+        if crop is not None and crop < 0:
+            raise ValueError(f"crop must be non-negative, got {crop}")
+        self.channel = channel
+        self.crop = crop
+
+    def measure(
+        self, restored: torch.Tensor, target: torch.Tensor, info: DegradationInfo
+    ) -> torch.Tensor:
+        """Return 10*log10(1/MSE) per image."""
+        channel, crop = resolve(self.channel, self.crop, info)
+        a, b = scoring_view(restored, target, channel, crop)
+        return psnr(a, b)
+
+
+@hookimpl
+def register_metrics(register) -> None:
+    """Register `psnr`."""
+    register(PSNR)

@@ -1,0 +1,412 @@
+"""The `restore` command line: click for parsing, rich for display, one-line errors.
+
+Every RestoreError becomes one line on standard error and exit code 1 (2 for usage errors);
+no traceback reaches a user unless RESTORE_DEBUG=1 is set.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import platform
+import sys
+import time
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+import restore_core
+from restore_core.datasets import BUILTIN_DATASETS, DEFAULT_DATASET, open_dataset
+from restore_core.errors import RestoreError, UsageError
+from restore_core.plugin_host import PluginHost, default_host
+
+stderr = Console(stderr=True, highlight=False)
+
+
+def _split(values: Sequence[str]) -> list[str]:
+    """Accept repeated options and comma-separated lists; commas inside `name:k=v,k=v` stay."""
+    out: list[str] = []
+    for value in values:
+        for part in value.split(","):
+            part = part.strip()
+            if not part:
+                continue
+            if out and "=" in part and ":" not in part and ":" in out[-1]:
+                out[-1] += "," + part  # a parameter of the previous spec
+            else:
+                out.append(part)
+    return out
+
+
+def _host(ctx: click.Context) -> PluginHost:
+    return ctx.obj if isinstance(ctx.obj, PluginHost) else default_host()
+
+
+class RestoreGroup(click.Group):
+    """The command group; its `main` turns every expected error into one line and an exit code."""
+
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
+             **extra: Any) -> Any:
+        """Run a command; never show a traceback unless RESTORE_DEBUG=1."""
+        debug = os.environ.get("RESTORE_DEBUG") == "1"
+        previous = warnings.showwarning
+        warnings.showwarning = _one_line_warning
+        try:
+            return super().main(args=args, prog_name=prog_name or "restore", standalone_mode=False,
+                                **extra)
+        except click.exceptions.Exit as exc:
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            _error(exc.format_message(), exc.exit_code)
+        except click.exceptions.Abort:
+            _error("aborted", 130)
+        except RestoreError as exc:
+            if debug:
+                raise
+            _error(str(exc), exc.exit_code)
+        except KeyboardInterrupt:
+            _error("interrupted", 130)
+        except Exception as exc:  # a bug: still one line, with a way to see more
+            if debug:
+                raise
+            _error(f"internal error: {type(exc).__name__}: {exc} (RESTORE_DEBUG=1 shows the traceback)", 1)
+        finally:
+            warnings.showwarning = previous
+
+
+def _error(message: str, code: int) -> None:
+    first = " ".join(str(message).split())  # one line, whatever the message held
+    click.echo(f"restore: error: {first}", err=True)
+    sys.exit(code)
+
+
+def _one_line_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                      file: Any = None, line: str | None = None) -> None:
+    click.echo(f"restore: warning: {' '.join(str(message).split())}", err=True)
+
+
+@click.group(cls=RestoreGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(restore_core.__version__, prog_name="restore")
+def cli() -> None:
+    """restore: benchmark, run and train image restorers; every component is a plugin."""
+
+
+# ----------------------------------------------------------------------------------------- bench
+
+
+@cli.command()
+@click.option("-r", "--restorer", "restorers", multiple=True, required=True,
+              help="Restorer spec(s), e.g. dncnn,identity or dncnn:layers=7.")
+@click.option("-d", "--degradation", "degradations", multiple=True, required=True,
+              help="Degradation spec(s), e.g. gaussian25 or x3.")
+@click.option("--dataset", "datasets", multiple=True, default=(DEFAULT_DATASET,), show_default=True,
+              help="Dataset name(s) (skimage, skimage-gray) or folder path(s).")
+@click.option("-m", "--metric", "metrics", multiple=True, default=("psnr", "ssim"), show_default=True,
+              help="Metric spec(s).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
+              show_default=True, help="Output format on standard output.")
+@click.option("--seed", default=0, show_default=True, help="Seed the per-image degradations derive from.")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Use only the first N images.")
+@click.pass_context
+def bench(ctx: click.Context, restorers: tuple[str, ...], degradations: tuple[str, ...],
+          datasets: tuple[str, ...], metrics: tuple[str, ...], fmt: str, seed: int,
+          limit: int | None) -> None:
+    """Score every restorer x degradation x dataset combination."""
+    from restore_core.runner import Named, preflight, run_benchmark
+
+    host = _host(ctx)
+    r = [Named(s, host.registry("restorer").build(s)) for s in _split(restorers)]
+    d = [Named(s, host.registry("degradation").build(s)) for s in _split(degradations)]
+    m = [Named(s, host.registry("metric").build(s)) for s in _split(metrics)]
+    sets = [open_dataset(s).limit(limit) for s in _split(datasets)]
+    if not r or not d or not m or not sets:
+        raise UsageError("bench needs at least one restorer, degradation, metric and dataset")
+    channels = sorted({next(iter(ds))[1].shape[1] for ds in sets if len(ds)})
+    preflight(r, d, channels)
+    total = sum(len(ds) for ds in sets) * len(d)
+    with _progress(fmt == "table") as progress:
+        task = progress.add_task("bench", total=total)
+        results = run_benchmark(r, d, sets, m, seed=seed,
+                                on_image=lambda label, _n: progress.update(task, advance=1,
+                                                                           description=label))
+    rows = [_row(c, [x.label for x in m]) for c in results]
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2))
+    elif fmt == "csv":
+        click.echo(_csv(rows), nl=False)
+    else:
+        _print_table(results, [x.label for x in m], seed)
+
+
+def _row(cell: Any, metrics: list[str]) -> dict[str, Any]:
+    row: dict[str, Any] = {"restorer": cell.restorer, "degradation": cell.degradation,
+                           "dataset": cell.dataset, "images": cell.images}
+    for name in metrics:
+        out, inp = cell.mean(name), cell.mean(name, of_input=True)
+        row[name] = _round(out)
+        row[f"{name}_input"] = _round(inp)
+        row[f"{name}_gain"] = _round(out - inp) if out is not None and inp is not None else None
+    row["seconds_per_image"] = _round(cell.seconds_per_image)
+    row["skipped"] = cell.skipped
+    return row
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
+def _csv(rows: list[dict[str, Any]]) -> str:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(rows[0]) if rows else ["restorer"], lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buf.getvalue()
+
+
+def _wide_console() -> Console:
+    """A console for standard output that does not squeeze tables when piped to a file."""
+    console = Console(highlight=False)
+    return console if console.is_terminal else Console(highlight=False, width=200)
+
+
+def _print_table(results: list[Any], metrics: list[str], seed: int) -> None:
+    console = _wide_console()
+    table = Table(title="restore bench", title_justify="left")
+    for col in ("restorer", "degradation", "dataset", "images"):
+        table.add_column(col, justify="right" if col == "images" else "left")
+    for name in metrics:
+        table.add_column(f"{name} in", justify="right")
+        table.add_column(name, justify="right")
+        table.add_column("gain", justify="right")
+    table.add_column("s/image", justify="right")
+    done = [c for c in results if not c.skipped]
+    best = {name: max((c.mean(name) for c in done if c.mean(name) is not None), default=None)
+            for name in metrics}
+    for c in done:
+        cells = [c.restorer, c.degradation, c.dataset, str(c.images)]
+        for name in metrics:
+            out, inp = c.mean(name), c.mean(name, of_input=True)
+            digits = 2 if name.startswith("psnr") else 4
+            text = _fmt(out, digits)
+            if out is not None and out == best[name]:
+                text = f"[bold green]{text}[/]"
+            gain = f"{out - inp:+.{digits}f}" if out is not None and inp is not None else "-"
+            cells += [_fmt(inp, digits), text, gain]
+        cells.append(_fmt(c.seconds_per_image, 3))
+        table.add_row(*cells)
+    console.print(table)
+    for c in results:
+        if c.skipped:
+            console.print(f"skipped {c.restorer} x {c.degradation} on {c.dataset}: {c.skipped}")
+    console.print(f"[dim]protocol: per-image noise from seed {seed}, degraded input not clipped "
+                  "(scored clipped as 'in'); outputs clipped to [0, 1]; metrics in float64 on [0, 1]; "
+                  "auto channel: denoising RGB without crop, super-resolution BT.601 Y with "
+                  "`scale` pixels cropped[/]")
+
+
+def _fmt(value: float | None, digits: int) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def _progress(enabled: bool) -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeRemainingColumn(), console=stderr, transient=True,
+                    disable=not enabled or not stderr.is_terminal)
+
+
+# ------------------------------------------------------------------------------------ list, plugins
+
+
+@cli.command("list")
+@click.pass_context
+def list_components(ctx: click.Context) -> None:
+    """List degradations, restorers, metrics and datasets with the plugin each comes from."""
+    host = _host(ctx)
+    console = _wide_console()
+    for kind in ("degradation", "restorer", "metric"):
+        table = Table(title=f"{kind}s", title_justify="left")
+        for col in ("name", "also", "description", "plugin"):
+            table.add_column(col)
+        for reg in host.registry(kind):
+            also = [*reg.aliases]
+            if reg.shorthand:
+                also.append(f"{reg.name}<{reg.shorthand}>")
+            table.add_row(reg.name, ", ".join(also), reg.description, reg.plugin)
+        console.print(table)
+    table = Table(title="datasets", title_justify="left")
+    table.add_column("name")
+    table.add_column("description")
+    for name, text in BUILTIN_DATASETS.items():
+        table.add_row(name, text)
+    table.add_row("PATH", "any folder of PNG, JPEG, BMP or TIFF images")
+    console.print(table)
+
+
+@cli.command()
+@click.pass_context
+def plugins(ctx: click.Context) -> None:
+    """List plugins: distribution, version, hooks, and why a plugin failed."""
+    host = _host(ctx)
+    host.registry("restorer")  # run the hooks so hook failures are known
+    table = Table(title="plugins", title_justify="left")
+    for col in ("plugin", "distribution", "version", "hooks", "status"):
+        table.add_column(col)
+    for info in host.plugins():
+        status = "[red]failed: " + "; ".join(info.failures) + "[/]" if info.failures else "ok"
+        table.add_row(info.name, info.distribution, info.version, ", ".join(info.hooks), status)
+    _wide_console().print(table)
+
+
+# --------------------------------------------------------------------------------------------- run
+
+
+@cli.command()
+@click.argument("restorer")
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path),
+              help="Output PNG (one input image) or folder.")
+@click.option("--degrade", "degrade_spec", default=None,
+              help="Degrade each clean input first with this spec (for demos).")
+@click.option("--sigma", type=float, default=None, help="Noise sigma (0-255) of real noisy inputs.")
+@click.option("--scale", type=int, default=None, help="Up-sampling factor for super-resolution.")
+@click.option("--seed", default=0, show_default=True, help="Seed for --degrade.")
+@click.pass_context
+def run(ctx: click.Context, restorer: str, inputs: tuple[str, ...], output: Path,
+        degrade_spec: str | None, sigma: float | None, scale: int | None, seed: int) -> None:
+    """Restore images (files or folders) and write PNGs."""
+    from restore_core.imageio import list_images, read_image, write_png
+    from restore_core.interfaces import DENOISING, SUPER_RESOLUTION, DegradationInfo
+    from restore_core.seeding import image_generator
+
+    host = _host(ctx)
+    model = host.registry("restorer").build(restorer)
+    degradation = host.registry("degradation").build(degrade_spec) if degrade_spec else None
+    files: list[Path] = []
+    for item in inputs:
+        p = Path(item)
+        files.extend(list_images(p) if p.is_dir() else [p])
+    single = len(files) == 1 and output.suffix.lower() == ".png"
+    if not single and output.suffix.lower() == ".png":
+        raise UsageError(f"{len(files)} inputs need an output folder, not the file {str(output)!r}")
+    for path in files:
+        image = read_image(path)
+        if degradation is not None:
+            gen = image_generator(seed, "run", path.stem, degradation.spec())
+            degraded = degradation.degrade(image, [gen])
+            image, info = degraded.image, degraded.info
+        elif scale is not None:
+            info = DegradationInfo(SUPER_RESOLUTION, scale=scale)
+        else:
+            info = DegradationInfo(DENOISING, sigma=sigma)
+        reason = model.supports(info, image.shape[1])
+        if reason:
+            raise UsageError(f"{restorer} cannot restore {path.name}: {reason}")
+        restored = model.restore(image, info)
+        target = output if single else output / f"{path.stem}.png"
+        write_png(target, restored)
+        stderr.print(f"{path} -> {target}")
+
+
+# ------------------------------------------------------------------------------------------- train
+
+
+@cli.command()
+@click.option("-r", "--restorer", required=True, help="Trainable restorer spec, e.g. dncnn:layers=7.")
+@click.option("-d", "--degradation", required=True, help="Degradation spec to train under.")
+@click.option("--dataset", required=True, help="Folder of clean training images (or a dataset name).")
+@click.option("--channels", type=click.Choice(["1", "3"]), default="3", show_default=True,
+              help="Train on gray (1) or colour (3) images.")
+@click.option("--out", type=click.Path(path_type=Path), required=True,
+              help="Where the best weights (.safetensors) go; a model card goes beside them.")
+@click.option("--val-count", default=8, show_default=True,
+              help="Images held out of the training folder for validation (every k-th file).")
+@click.option("--patch", default=40, show_default=True, help="Patch size (clean side).")
+@click.option("--batch", default=32, show_default=True, help="Patches per step.")
+@click.option("--steps", default=3000, show_default=True, help="Optimiser steps.")
+@click.option("--lr", default=1e-3, show_default=True, help="Initial Adam learning rate.")
+@click.option("--max-minutes", type=float, default=None, help="Wall-clock budget; the schedule follows it.")
+@click.option("--val-every", default=250, show_default=True, help="Validate every N steps.")
+@click.option("--checkpoint", type=click.Path(path_type=Path), default=None,
+              help="Resumable checkpoint file (resumed from when it exists).")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--bf16/--no-bf16", default=None, help="bf16 autocast (default: when the CPU has it).")
+@click.pass_context
+def train(ctx: click.Context, restorer: str, degradation: str, dataset: str, channels: str, out: Path,
+          val_count: int, patch: int, batch: int, steps: int, lr: float, max_minutes: float | None,
+          val_every: int, checkpoint: Path | None, seed: int, bf16: bool | None) -> None:
+    """Train a restorer's network; keep the best weights by validation PSNR."""
+    import torch
+
+    from restore_core.imageio import read_image
+    from restore_core.interfaces import TrainableRestorer
+    from restore_core.training import TrainConfig, cpu_has_native_bf16
+    from restore_core.training import train as run_training
+
+    host = _host(ctx)
+    model = host.registry("restorer").build(restorer)
+    if not isinstance(model, TrainableRestorer):
+        raise UsageError(f"restorer {restorer!r} has no network to train")
+    deg = host.registry("degradation").build(degradation)
+    records = open_dataset(dataset).records
+    if len(records) < 2:
+        raise UsageError(f"dataset {dataset!r} needs at least 2 images (training and validation)")
+    k = max(2, len(records) // max(val_count, 1)) if val_count else 0
+    val_idx = set(range(k // 2, len(records), k)[:val_count]) if k else set()
+    mode = "gray" if channels == "1" else "rgb"
+
+    def load(i: int) -> torch.Tensor:
+        return (read_image(records[i].path, mode=mode)[0] * 255).round().to(torch.uint8)
+
+    train_images = [load(i) for i in range(len(records)) if i not in val_idx]
+    val_images = [load(i) for i in sorted(val_idx)] or train_images[:4]
+    config = TrainConfig(patch=patch, batch=batch, steps=steps, lr=lr, max_minutes=max_minutes,
+                         val_every=val_every, seed=seed, bf16=bf16)
+    command = "restore train " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["train"] else ""
+    metadata = {"restorer": model.spec(), "degradation": deg.spec(), "dataset": dataset,
+                "train_images": len(train_images), "val_images": len(val_images),
+                "command": command, "restore_version": restore_core.__version__,
+                "torch": torch.__version__, "machine": f"{platform.machine()} {platform.processor()}",
+                "threads": torch.get_num_threads(),
+                "bf16": cpu_has_native_bf16() if bf16 is None else bf16}
+    interactive = stderr.is_terminal
+    last_log = [0.0]
+
+    def on_progress(p: Any) -> None:
+        if interactive:
+            progress.update(task, completed=p.step, description=(
+                f"loss {p.loss:.2e} val {p.val_psnr or p.best_psnr or 0:.2f} dB "
+                f"{p.patches_per_second:.0f} patch/s"))
+        elif p.val_psnr is not None or time.monotonic() - last_log[0] > 60:
+            last_log[0] = time.monotonic()
+            val = "" if p.val_psnr is None else f" val {p.val_psnr:.3f} dB (best {p.best_psnr:.3f})"
+            click.echo(f"step {p.step}/{p.steps} {p.elapsed / 60:.1f} min loss {p.loss:.3e} "
+                       f"lr {p.lr:.1e} {p.patches_per_second:.0f} patch/s{val}", err=True)
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeRemainingColumn(), console=stderr, disable=not interactive) as progress:
+        task = progress.add_task("training", total=steps)
+        result = run_training(model, deg, train_images, val_images, int(channels), config, out,
+                              metadata, checkpoint, on_progress)
+    summary = {"weights": str(out), "steps": result.steps, "best_val_psnr": round(result.best_psnr, 4),
+               "best_step": result.best_step, "minutes": round(result.seconds / 60, 2),
+               "patches_seen": result.patches_seen}
+    history_path = out.with_suffix(".history.json")
+    history_path.write_text(json.dumps({**summary, "metadata": metadata, "history": result.history},
+                                       indent=1))
+    click.echo(json.dumps(summary))
+
+
+# ---------------------------------------------------------------------------------------- entry
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of the `restore` console script."""
+    cli.main(args=list(argv) if argv is not None else None)

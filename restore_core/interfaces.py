@@ -1,0 +1,140 @@
+"""The three component interfaces: Degradation, Restorer, Metric.
+
+Tensors at every boundary are float32 in [0, 1] with shape (N, C, H, W), C being 1 (gray) or 3 (RGB).
+A degraded batch may leave [0, 1] (noise is not clipped, as in the published protocols).
+"""
+
+from __future__ import annotations
+
+import inspect
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import torch
+
+DENOISING = "denoising"
+SUPER_RESOLUTION = "super-resolution"
+
+
+@dataclass(frozen=True)
+class DegradationInfo:
+    """What a non-blind restorer may know about how its input was degraded."""
+
+    task: str
+    sigma: float | None = None  # noise standard deviation on the 0-255 scale
+    scale: int = 1  # down-sampling factor; 1 keeps the size
+
+
+@dataclass(frozen=True)
+class Degraded:
+    """A degraded batch, the clean batch it is scored against, and what a restorer may know."""
+
+    image: torch.Tensor
+    target: torch.Tensor  # the clean batch, cropped the way the degradation cropped it
+    info: DegradationInfo
+
+
+class Component:
+    """Shared behaviour: a registered `name`, a description and the parameters it was built with."""
+
+    name: ClassVar[str]
+    description: ClassVar[str] = ""
+
+    def params(self) -> dict[str, Any]:
+        """Return the constructor parameters this instance was built with."""
+        names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
+        return {n: getattr(self, n) for n in names if hasattr(self, n)}
+
+    def spec(self) -> str:
+        """Return the canonical spec with every parameter, e.g. `gaussian:sigma=25,clip=false`."""
+        parts = [f"{k}={_fmt(v)}" for k, v in self.params().items()]
+        return self.name + (":" + ",".join(parts) if parts else "")
+
+    def short_spec(self) -> str:
+        """Return the spec with only the parameters that differ from their defaults."""
+        defaults = _defaults(type(self))
+        parts = [f"{k}={_fmt(v)}" for k, v in self.params().items() if defaults.get(k, object()) != v]
+        return self.name + (":" + ",".join(parts) if parts else "")
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.spec()}>"
+
+
+def _defaults(cls: type) -> dict[str, Any]:
+    sig = inspect.signature(cls.__init__)
+    return {k: p.default for k, p in sig.parameters.items() if p.default is not p.empty}
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+class Degradation(Component, ABC):
+    """Turns a clean batch into a degraded one, reproducibly from one generator per image."""
+
+    task: ClassVar[str]
+
+    @abstractmethod
+    def degrade(self, clean: torch.Tensor, generators: Sequence[torch.Generator]) -> Degraded:
+        """Degrade `clean` (N, C, H, W); image i draws its randomness from `generators[i]` only."""
+
+
+class Restorer(Component, ABC):
+    """Restores a degraded batch; declares the tasks it serves and the channel counts it takes."""
+
+    tasks: ClassVar[frozenset[str]]
+    channels: ClassVar[frozenset[int]] = frozenset({1, 3})
+
+    def supports(self, info: DegradationInfo, channels: int) -> str | None:
+        """Return why this restorer cannot serve `info` on `channels`-channel images, or None."""
+        if info.task not in self.tasks:
+            return f"{self.name} serves {', '.join(sorted(self.tasks))}, not {info.task}"
+        if channels not in self.channels:
+            return f"{self.name} takes {sorted(self.channels)}-channel images, not {channels}"
+        return None
+
+    def prepare(self, info: DegradationInfo, channels: int) -> None:
+        """Load what `restore` will need (weights); raise WeightsNotFoundError if missing."""
+
+    @abstractmethod
+    def restore(self, degraded: torch.Tensor, info: DegradationInfo) -> torch.Tensor:
+        """Restore `degraded` (N, C, h, w) to (N, C, h*scale, w*scale) in [0, 1]."""
+
+
+class Metric(Component, ABC):
+    """Scores restored images against clean ones: one value per image, no reduction."""
+
+    higher_is_better: ClassVar[bool] = True
+    unit: ClassVar[str] = ""
+
+    @abstractmethod
+    def measure(
+        self, restored: torch.Tensor, target: torch.Tensor, info: DegradationInfo
+    ) -> torch.Tensor:
+        """Return a float64 tensor (N,) scoring each restored image against its target."""
+
+
+class TrainableRestorer(Restorer, ABC):
+    """A restorer backed by a torch network that `restore train` can fit."""
+
+    @abstractmethod
+    def build_network(self, channels: int) -> torch.nn.Module:
+        """Return a freshly initialised network for `channels`-channel images."""
+
+    @abstractmethod
+    def training_pair(
+        self, degraded: Degraded
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Return (network input, network target) for a degraded training batch."""
+
+    @abstractmethod
+    def weights_key(self, info: DegradationInfo, channels: int) -> str:
+        """Return the file stem under which weights for this configuration are stored."""
+
+    @abstractmethod
+    def load_network(self, network: torch.nn.Module, info: DegradationInfo, channels: int) -> None:
+        """Use `network` (already trained) for `info` and `channels` instead of stored weights."""

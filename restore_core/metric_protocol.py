@@ -1,0 +1,46 @@
+"""The metric protocol: which channel and border a score is computed on.
+
+`auto` follows each task's published convention: denoising scores every channel with no border
+crop; super-resolution scores BT.601 Y (as MATLAB's rgb2ycbcr) with `scale` pixels cropped.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+
+from restore_core.colour import luma
+from restore_core.interfaces import SUPER_RESOLUTION, DegradationInfo
+
+Channel = Literal["auto", "rgb", "y"]
+
+
+def resolve(channel: Channel, crop: int | None, info: DegradationInfo) -> tuple[str, int]:
+    """Return the concrete (channel, crop) for `info` under the `auto` conventions."""
+    sr = info.task == SUPER_RESOLUTION
+    concrete = ("y" if sr else "rgb") if channel == "auto" else channel
+    border = (info.scale if sr else 0) if crop is None else crop
+    return concrete, border
+
+
+def scoring_view(
+    restored: torch.Tensor, target: torch.Tensor, channel: str, crop: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return float64 (restored, target) on the chosen channel with `crop` pixels removed."""
+    if restored.shape != target.shape:
+        raise ValueError(f"restored {tuple(restored.shape)} and target {tuple(target.shape)} differ")
+    a, b = restored.double(), target.double()
+    if channel == "y":
+        a, b = luma(a), luma(b)
+    if crop > 0:
+        if min(a.shape[-2:]) <= 2 * crop:
+            raise ValueError(f"image {a.shape[-1]}x{a.shape[-2]} is too small to crop {crop} pixels")
+        a, b = a[..., crop:-crop, crop:-crop], b[..., crop:-crop, crop:-crop]
+    return a, b
+
+
+def psnr(restored: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Return PSNR in dB (peak 1) per image of two (N, C, H, W) batches, in float64."""
+    mse = ((restored.double() - target.double()) ** 2).flatten(1).mean(dim=1)
+    return 10.0 * torch.log10(1.0 / mse)

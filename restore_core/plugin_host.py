@@ -1,0 +1,178 @@
+"""Plugin discovery and isolation: entry points load one at a time, each hook call is guarded.
+
+One broken plugin never takes the tool down: its failure is recorded (and shown by
+`restore plugins`) while every other plugin keeps working. Set `RESTORE_STRICT_PLUGINS=1`
+(plugin authors, CI) to make any failure raise instead.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata as md
+import os
+import warnings
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pluggy
+
+from restore_core import hookspecs
+from restore_core.errors import PluginError, RestoreError
+from restore_core.registry import KINDS, Registration, Registry, check_name
+
+_HOOKS = {
+    "degradation": "register_degradations",
+    "restorer": "register_restorers",
+    "metric": "register_metrics",
+}
+
+
+class PluginWarning(UserWarning):
+    """A plugin failed to load or register; everything else still works."""
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    """One plugin as `restore plugins` shows it."""
+
+    name: str
+    distribution: str
+    version: str
+    hooks: tuple[str, ...] = ()
+    failures: tuple[str, ...] = ()
+
+
+@dataclass
+class PluginHost:
+    """Owns the pluggy manager, the loaded plugins and the registries they fill."""
+
+    strict: bool = field(default_factory=lambda: os.environ.get("RESTORE_STRICT_PLUGINS") == "1")
+    manager: pluggy.PluginManager = field(init=False)
+    _dists: dict[str, tuple[str, str]] = field(default_factory=dict, init=False)
+    _failures: dict[str, list[str]] = field(default_factory=dict, init=False)
+    _registries: dict[str, Registry] | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        self.manager = pluggy.PluginManager(hookspecs.PROJECT)
+        self.manager.add_hookspecs(hookspecs)
+
+    def load_entry_points(self, entry_points: Iterable[md.EntryPoint] | None = None) -> None:
+        """Import and register every plugin of the entry-point group, isolating failures."""
+        eps = md.entry_points(group=hookspecs.ENTRY_POINT_GROUP) if entry_points is None else entry_points
+        for ep in sorted(eps, key=lambda e: e.name):
+            dist = (ep.dist.name, ep.dist.version) if ep.dist is not None else ("?", "?")
+            if self.manager.has_plugin(ep.name):
+                continue
+            try:
+                module = ep.load()
+            except Exception as exc:  # a plugin may raise anything while importing
+                self._dists[ep.name] = dist
+                self._fail(ep.name, f"import failed: {type(exc).__name__}: {exc}", exc)
+                continue
+            self.add_plugin(module, ep.name, distribution=dist)
+
+    def add_plugin(self, plugin: object, name: str, distribution: tuple[str, str] = ("", "")) -> None:
+        """Register a plugin object (module or instance) under `name`."""
+        try:
+            self.manager.register(plugin, name=name)
+            self.manager.check_pending()
+        except Exception as exc:  # pluggy validation errors: misspelled hooks, bad signatures
+            if self.manager.is_registered(plugin):
+                self.manager.unregister(plugin)
+            self._dists[name] = distribution
+            self._fail(name, f"invalid plugin: {exc}", exc)
+            return
+        self._dists[name] = distribution
+        self._registries = None
+
+    def remove_plugin(self, name: str) -> None:
+        """Unregister the plugin named `name` (tests use this in `finally`)."""
+        plugin = self.manager.get_plugin(name)
+        if plugin is not None:
+            self.manager.unregister(plugin)
+        self._dists.pop(name, None)
+        self._failures.pop(name, None)
+        self._registries = None
+
+    def registry(self, kind: str) -> Registry:
+        """Return the registry of `kind` ('degradation', 'restorer' or 'metric')."""
+        if self._registries is None:
+            self._registries = self._collect()
+        return self._registries[kind]
+
+    def plugins(self) -> list[PluginInfo]:
+        """Describe every plugin seen, loaded or failed."""
+        if self._registries is None:
+            self._registries = self._collect()
+        infos = []
+        for name in sorted(self._dists):
+            plugin = self.manager.get_plugin(name)
+            hooks = tuple(
+                sorted(
+                    h.name
+                    for h in (self.manager.get_hookcallers(plugin) or [])
+                    if plugin is not None
+                )
+            ) if plugin is not None else ()
+            dist, version = self._dists[name]
+            infos.append(PluginInfo(name, dist, version, hooks, tuple(self._failures.get(name, []))))
+        return infos
+
+    def _collect(self) -> dict[str, Registry]:
+        registries = {kind: Registry(kind) for kind in KINDS}
+        for kind in KINDS:
+            caller = getattr(self.manager.hook, _HOOKS[kind])
+            for impl in caller.get_hookimpls():
+                staged: list[Registration] = []
+                try:
+                    impl.function(register=_register_fn(kind, impl.plugin_name, staged))
+                    # all or nothing: a plugin that fails half-way registers none of this kind
+                    for reg in staged:
+                        registries[kind].add(reg)
+                except Exception as exc:
+                    self._fail(impl.plugin_name, f"{_HOOKS[kind]} failed: {type(exc).__name__}: {exc}", exc)
+        return registries
+
+    def _fail(self, name: str, message: str, exc: BaseException) -> None:
+        if message not in self._failures.get(name, []):
+            self._failures.setdefault(name, []).append(message)
+            if self.strict:
+                raise PluginError(f"plugin {name!r}: {message}") from exc
+            warnings.warn(f"plugin {name!r} disabled: {message}", PluginWarning, stacklevel=3)
+
+
+def _register_fn(kind: str, plugin: str, staged: list[Registration]) -> Callable[..., None]:
+    def register(
+        factory: Callable[..., Any],
+        *,
+        name: str | None = None,
+        shorthand: str | None = None,
+        aliases: Iterable[str] = (),
+    ) -> None:
+        """Register `factory` (usually a class) under `name` (default: its `name` attribute)."""
+        reg_name = name or getattr(factory, "name", None)
+        if reg_name is None:
+            raise RestoreError(f"{factory!r} has no `name`; pass register(..., name=...)")
+        for n in (reg_name, *aliases):
+            check_name(n)
+        staged.append(Registration(kind, reg_name, factory, plugin, shorthand, tuple(aliases)))
+
+    return register
+
+
+_default: PluginHost | None = None
+
+
+def default_host() -> PluginHost:
+    """Return the process-wide host, loading entry points on first use."""
+    global _default
+    if _default is None:
+        _default = PluginHost()
+        _default.load_entry_points()
+    return _default
+
+
+def reset_default_host() -> None:
+    """Forget the process-wide host so the next call rediscovers plugins."""
+    global _default
+    _default = None

@@ -1,0 +1,270 @@
+"""Training a TrainableRestorer: random patches, Adam, MSE, a step schedule, best-checkpoint keeping.
+
+On CPU it trains in channels-last memory format under bf16 autocast where the processor has
+native bf16 (measured here: 2.4x per step for DnCNN-17); the loss and the optimiser stay fp32.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from restore_core.errors import UsageError
+from restore_core.interfaces import Degradation, DegradationInfo, TrainableRestorer
+from restore_core.metric_protocol import psnr, resolve, scoring_view
+from restore_core.network_restorer import NetworkRestorer
+from restore_core.weights import save_weights
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that decides a training run besides the components and the data."""
+
+    patch: int = 40
+    batch: int = 32
+    steps: int = 3000
+    lr: float = 1e-3
+    milestones: tuple[float, ...] = (0.6, 0.85)  # fractions of the run where lr is multiplied by gamma
+    gamma: float = 0.2
+    val_every: int = 250
+    val_crop: int = 160
+    seed: int = 0
+    max_minutes: float | None = None
+    bf16: bool | None = None  # None: on when the CPU runs bf16 natively
+    checkpoint_seconds: float = 120.0
+
+
+@dataclass
+class TrainProgress:
+    """A snapshot the caller may display."""
+
+    step: int
+    steps: int
+    loss: float
+    val_psnr: float | None
+    best_psnr: float | None
+    patches_per_second: float
+    elapsed: float
+    lr: float
+
+
+@dataclass
+class TrainResult:
+    """What a finished run achieved."""
+
+    steps: int
+    best_psnr: float
+    best_step: int
+    seconds: float
+    patches_seen: int
+    history: list[dict[str, float]] = field(default_factory=list)
+
+
+def cpu_has_native_bf16() -> bool:
+    """Return True when this CPU has AVX-512 BF16 or AMX (Linux only; elsewhere False)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return " avx512_bf16" in flags or " amx_bf16" in flags
+
+
+def probe_info(degradation: Degradation, channels: int) -> DegradationInfo:
+    """Return the DegradationInfo `degradation` attaches, from a tiny dummy image."""
+    dummy = torch.zeros(1, channels, 24, 24)
+    return degradation.degrade(dummy, [torch.Generator().manual_seed(0)]).info
+
+
+def _lr_factor(progress: float, config: TrainConfig) -> float:
+    return config.gamma ** sum(progress >= m for m in config.milestones)
+
+
+def _sample_patches(images: Sequence[torch.Tensor], config: TrainConfig, rng: random.Random) -> torch.Tensor:
+    """Random patches with one of the 8 flips/rotations each, as float32 (N, C, P, P)."""
+    p = config.patch
+    out = []
+    for _ in range(config.batch):
+        img = images[rng.randrange(len(images))]
+        h, w = img.shape[-2:]
+        y, x = rng.randrange(h - p + 1), rng.randrange(w - p + 1)
+        patch = img[:, y : y + p, x : x + p]
+        k = rng.randrange(8)
+        patch = torch.rot90(patch, k % 4, dims=(1, 2))
+        if k >= 4:
+            patch = patch.flip(2)
+        out.append(patch)
+    return torch.stack(out).float().div_(255.0)
+
+
+def _centre_crop(image: torch.Tensor, size: int, multiple: int) -> torch.Tensor:
+    h, w = image.shape[-2:]
+    ch, cw = min(h, size), min(w, size)
+    ch, cw = ch - ch % multiple, cw - cw % multiple
+    y, x = (h - ch) // 2, (w - cw) // 2
+    return image[..., y : y + ch, x : x + cw]
+
+
+def validate(
+    restorer: NetworkRestorer,
+    network: torch.nn.Module,
+    degradation: Degradation,
+    images: Sequence[torch.Tensor],
+    config: TrainConfig,
+) -> float:
+    """Mean PSNR (task protocol) of `network` on centre crops of the validation images."""
+    network.eval()
+    scores = []
+    with torch.inference_mode():
+        for i, img in enumerate(images):
+            clean = _centre_crop(img.float().div(255.0), config.val_crop, 12).unsqueeze(0)
+            degraded = degradation.degrade(clean, [torch.Generator().manual_seed(10_000 + i)])
+            out = restorer.run_network(network, degraded.image.contiguous(memory_format=torch.channels_last),
+                                       degraded.info).clamp(0, 1)
+            channel, crop = resolve("auto", None, degraded.info)
+            a, b = scoring_view(out.float(), degraded.target, channel, crop)
+            scores.append(float(psnr(a, b)[0]))
+    network.train()
+    return float(np.mean(scores))
+
+
+def _atomic_torch_save(obj: Any, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def train(
+    restorer: TrainableRestorer,
+    degradation: Degradation,
+    train_images: Sequence[torch.Tensor],
+    val_images: Sequence[torch.Tensor],
+    channels: int,
+    config: TrainConfig,
+    out: Path,
+    metadata: dict[str, Any],
+    checkpoint: Path | None = None,
+    on_progress: Callable[[TrainProgress], None] | None = None,
+) -> TrainResult:
+    """Train `restorer` on uint8 (C, H, W) images; keep the best weights (by validation) at `out`."""
+    if not isinstance(restorer, NetworkRestorer):
+        raise UsageError(f"{restorer.name} is not trainable")
+    usable = [im for im in train_images if min(im.shape[-2:]) >= config.patch]
+    if not usable:
+        raise UsageError(f"no training image is at least {config.patch}x{config.patch} pixels")
+    info = probe_info(degradation, channels)
+    torch.manual_seed(config.seed)
+    rng = random.Random(config.seed)
+    network = restorer.build_network(channels).to(memory_format=torch.channels_last)
+    network.train()
+    optimizer = torch.optim.Adam(network.parameters(), lr=config.lr)
+    bf16 = cpu_has_native_bf16() if config.bf16 is None else config.bf16
+    state = {"step": 0, "best_psnr": -math.inf, "best_step": 0, "seconds": 0.0, "history": []}
+    if checkpoint is not None and checkpoint.is_file():
+        saved = torch.load(checkpoint, weights_only=True)
+        network.load_state_dict(saved["network"])
+        optimizer.load_state_dict(saved["optimizer"])
+        state = saved["state"]
+        rng.setstate(_tuple_state(saved["python_rng"]))
+        torch.set_rng_state(saved["torch_rng"])
+    key = restorer.weights_key(info, channels)
+    start = time.perf_counter() - state["seconds"]
+    last_checkpoint = time.perf_counter()
+    window_start, window_patches = time.perf_counter(), 0
+    loss_value = float("nan")
+
+    def save_checkpoint() -> None:
+        if checkpoint is not None:
+            _atomic_torch_save({
+                "network": network.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "state": state,
+                "python_rng": list(_list_state(rng.getstate())),
+                "torch_rng": torch.get_rng_state(),
+            }, checkpoint)
+
+    while state["step"] < config.steps:
+        elapsed = time.perf_counter() - start
+        progress = state["step"] / config.steps
+        if config.max_minutes is not None:
+            if elapsed >= config.max_minutes * 60:
+                break
+            progress = max(progress, elapsed / (config.max_minutes * 60))
+        lr = config.lr * _lr_factor(progress, config)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        clean = _sample_patches(usable, config, rng)
+        gens = [torch.Generator().manual_seed(rng.getrandbits(63)) for _ in range(clean.shape[0])]
+        degraded = degradation.degrade(clean, gens)
+        x, y = restorer.training_pair(degraded)
+        x = x.contiguous(memory_format=torch.channels_last)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            pred = network(x)
+        loss = torch.nn.functional.mse_loss(pred.float(), y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        loss_value = loss.detach().item()
+        if not math.isfinite(loss_value):
+            raise UsageError(f"training diverged at step {state['step']} (loss {loss_value}); lower --lr")
+        state["step"] += 1
+        window_patches += clean.shape[0]
+        now = time.perf_counter()
+        rate = window_patches / max(now - window_start, 1e-9)
+        val = None
+        if state["step"] % config.val_every == 0 or state["step"] == config.steps:
+            val = validate(restorer, network, degradation, val_images, config)
+            state["history"].append({"step": state["step"], "seconds": now - start, "loss": loss_value,
+                                     "val_psnr": val, "lr": lr})
+            if val > state["best_psnr"]:
+                state["best_psnr"], state["best_step"] = val, state["step"]
+                meta = {**metadata, "key": key, "step": state["step"], "val_psnr": round(val, 4),
+                        "channels": channels, "config": asdict(config)}
+                save_weights(out, network, meta)
+            window_start, window_patches = time.perf_counter(), 0
+        state["seconds"] = time.perf_counter() - start
+        if checkpoint is not None and time.perf_counter() - last_checkpoint > config.checkpoint_seconds:
+            save_checkpoint()
+            last_checkpoint = time.perf_counter()
+        if on_progress is not None:
+            on_progress(TrainProgress(state["step"], config.steps, loss_value, val,
+                                      state["best_psnr"] if state["best_psnr"] > -math.inf else None,
+                                      rate, state["seconds"], lr))
+    if not state["history"] or state["history"][-1]["step"] != state["step"]:
+        val = validate(restorer, network, degradation, val_images, config)
+        state["history"].append({"step": state["step"], "seconds": state["seconds"], "loss": loss_value,
+                                 "val_psnr": val, "lr": lr if state["step"] else config.lr})
+        if val > state["best_psnr"]:
+            state["best_psnr"], state["best_step"] = val, state["step"]
+            meta = {**metadata, "key": key, "step": state["step"], "val_psnr": round(val, 4),
+                    "channels": channels, "config": asdict(config)}
+            save_weights(out, network, meta)
+    save_checkpoint()
+    return TrainResult(state["step"], state["best_psnr"], state["best_step"], state["seconds"],
+                       state["step"] * config.batch, state["history"])
+
+
+def _list_state(state: tuple) -> list:
+    """Python's random state as nested lists (torch.load(weights_only=True) accepts those)."""
+    version, internal, gauss = state
+    return [version, list(internal), gauss]
+
+
+def _tuple_state(state: list) -> tuple:
+    version, internal, gauss = state
+    return (version, tuple(internal), gauss)
