@@ -292,7 +292,13 @@ def run(ctx: click.Context, restorer: str, inputs: tuple[str, ...], output: Path
     files: list[Path] = []
     for item in inputs:
         p = Path(item)
-        files.extend(list_images(p) if p.is_dir() else [p])
+        if p.is_dir():
+            found = list_images(p)
+            if not found:
+                raise UsageError(f"no images (PNG, JPEG, BMP, TIFF) in folder {item!r}")
+            files.extend(found)
+        else:
+            files.append(p)
     single = len(files) == 1 and output.suffix.lower() == ".png"
     if not single and output.suffix.lower() == ".png":
         raise UsageError(f"{len(files)} inputs need an output folder, not the file {str(output)!r}")
@@ -345,10 +351,13 @@ def train(ctx: click.Context, restorer: str, degradation: str, dataset: str, cha
     """Train a restorer's network; keep the best weights by validation PSNR."""
     import torch
 
+    from restore_core.atomic_files import atomic_write_text
     from restore_core.imageio import read_image
     from restore_core.interfaces import TrainableRestorer
+    from restore_core.model_card import render_model_card
     from restore_core.training import TrainConfig, cpu_has_native_bf16
     from restore_core.training import train as run_training
+    from restore_core.weights import read_metadata
 
     host = _host(ctx)
     model = host.registry("restorer").build(restorer)
@@ -399,8 +408,10 @@ def train(ctx: click.Context, restorer: str, degradation: str, dataset: str, cha
                "best_step": result.best_step, "minutes": round(result.seconds / 60, 2),
                "patches_seen": result.patches_seen}
     history_path = out.with_suffix(".history.json")
-    history_path.write_text(json.dumps({**summary, "metadata": metadata, "history": result.history},
-                                       indent=1))
+    atomic_write_text(history_path, json.dumps({**summary, "metadata": metadata, "history": result.history},
+                                               indent=1))
+    card_meta = {**metadata, **read_metadata(out)} if out.is_file() else metadata
+    atomic_write_text(out.with_suffix(".md"), render_model_card(summary, card_meta, result.history))
     click.echo(json.dumps(summary))
 
 

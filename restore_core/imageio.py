@@ -22,11 +22,9 @@ is renamed into place, so a crash or a full disk never leaves a partial image un
 from __future__ import annotations
 
 import os
-import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import Literal
 
 import numpy as np
 import png  # pypng: Pillow cannot read or write 16-bit colour PNG
@@ -34,6 +32,7 @@ import tifffile
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from restore_core.atomic_files import atomic_output
 from restore_core.errors import RestoreError
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"})
@@ -190,30 +189,6 @@ def list_images(folder: str | os.PathLike[str]) -> list[Path]:
     root = Path(folder)
     return sorted(p for p in root.iterdir()
                   if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith("."))
-
-
-@contextmanager
-def atomic_output(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
-    """Open a temporary file beside `path` and rename it into place only if the block succeeds."""
-    target = Path(path)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-    except OSError as exc:
-        raise ImageWriteError(f"{target}: cannot write ({exc.strerror or exc})") from None
-    tmp_path = Path(tmp)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp_path, 0o666 & ~umask)  # mkstemp creates 0600; a result file is ordinary
-        os.replace(tmp_path, target)
-    except BaseException:
-        tmp_path.unlink(missing_ok=True)
-        raise
 
 
 def write_png(path: str | os.PathLike[str], image: torch.Tensor, bits: int = 8) -> Path:

@@ -27,6 +27,10 @@ _HOOKS = {
 }
 
 
+#: the distribution whose plugins (the built-ins) take precedence on a name clash
+OWN_DISTRIBUTION = "restore-framework"
+
+
 class PluginWarning(UserWarning):
     """A plugin failed to load or register; everything else still works."""
 
@@ -122,7 +126,11 @@ class PluginHost:
         registries = {kind: Registry(kind) for kind in KINDS}
         for kind in KINDS:
             caller = getattr(self.manager.hook, _HOOKS[kind])
-            for impl in caller.get_hookimpls():
+            # built-ins first, then the rest by name: on a name clash the earlier one keeps the name
+            impls = sorted(caller.get_hookimpls(),
+                           key=lambda i: (self._dists.get(i.plugin_name, ("", ""))[0] != OWN_DISTRIBUTION,
+                                          i.plugin_name))
+            for impl in impls:
                 staged: list[Registration] = []
                 try:
                     impl.function(register=_register_fn(kind, impl.plugin_name, staged))

@@ -7,9 +7,7 @@ native bf16 (measured here: 2.4x per step for DnCNN-17); the loss and the optimi
 from __future__ import annotations
 
 import math
-import os
 import random
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -19,6 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from restore_core.atomic_files import atomic_path
 from restore_core.errors import UsageError
 from restore_core.interfaces import Degradation, DegradationInfo, TrainableRestorer
 from restore_core.metric_protocol import psnr, resolve, scoring_view
@@ -138,15 +137,8 @@ def validate(
 
 
 def _atomic_torch_save(obj: Any, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         torch.save(obj, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def train(

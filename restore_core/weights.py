@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
+from restore_core.atomic_files import atomic_path
 from restore_core.errors import RestoreError
 
 
@@ -22,19 +22,10 @@ class WeightsError(RestoreError):
 def save_weights(path: str | os.PathLike[str], network: torch.nn.Module, metadata: dict[str, Any]) -> Path:
     """Write `network`'s state dict and JSON-able `metadata` to `path` atomically."""
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().to("cpu", memory_format=torch.contiguous_format).contiguous().clone()
              for k, v in network.state_dict().items()}
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        save_file(state, tmp, metadata={"restore": json.dumps(metadata, sort_keys=True)})
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(target) as tmp:
+        save_file(state, str(tmp), metadata={"restore": json.dumps(metadata, sort_keys=True)})
     return target
 
 
