@@ -11,20 +11,29 @@ def render_model_card(summary: dict[str, Any], metadata: dict[str, Any],
     curve = "\n".join(f"| {h['step']} | {h['seconds'] / 60:.1f} | {h['val_psnr']:.3f} |"
                       for h in _thin(history, 12))
     config = metadata.get("config", {})
+    rows = [
+        ("restorer", f"`{metadata['restorer']}`"),
+        ("degradation", f"`{metadata['degradation']}`"),
+        ("training data", f"`{metadata['dataset']}`: {metadata['train_images']} images, "
+                          f"{metadata['val_images']} held out for validation"),
+        ("command", f"`{metadata.get('command') or '(called from Python)'}`"),
+        ("duration", f"{summary['minutes']:.1f} min, {summary['steps']} steps, "
+                     f"{summary['patches_seen']} patches"),
+        ("settings", ", ".join(f"{k}={v}" for k, v in config.items())),
+        ("hardware", f"{metadata['machine']}, {metadata['threads']} torch thread(s), "
+                     f"bf16 autocast {metadata['bf16']}, torch {metadata['torch']}"),
+        ("best validation PSNR", f"{summary['best_val_psnr']:.3f} dB at step {summary['best_step']} "
+                                 "(centre crops, task protocol)"),
+        ("restore version", str(metadata["restore_version"])),
+    ]
+    table = "\n".join(f"| {k} | {v} |" for k, v in rows)
     return f"""# {metadata.get('key', summary['weights'])}
 
 Trained by `restore train`; every figure below was written by that run.
 
 | | |
 |---|---|
-| restorer | `{metadata['restorer']}` |
-| degradation | `{metadata['degradation']}` |
-| training data | `{metadata['dataset']}`: {metadata['train_images']} images, {metadata['val_images']} held out for validation |
-| command | `{metadata.get('command') or '(called from Python)'}` |
-| duration | {summary['minutes']:.1f} min, {summary['steps']} steps, {summary['patches_seen']} patches {config} |
-| hardware | {metadata['machine']}, {metadata['threads']} torch thread(s), bf16 autocast {metadata['bf16']}, torch {metadata['torch']} |
-| best validation PSNR | {summary['best_val_psnr']:.3f} dB at step {summary['best_step']} (centre crops, task protocol) |
-| restore | {metadata['restore_version']} |
+{table}
 
 ## Validation curve
 

@@ -94,7 +94,7 @@ def test_strict_mode_raises():
     host = PluginHost(strict=True)
     host.load_entry_points()
     host.add_plugin(_plugin(register_metrics=lambda register: 1 / 0), "divider")
-    with pytest.raises(PluginError, match="divider.*ZeroDivisionError"):
+    with pytest.raises(PluginError, match=r"divider.*ZeroDivisionError"):
         host.registry("metric")
 
 
