@@ -43,3 +43,9 @@ def shared_set(relative: str) -> Path:
     if not path.is_dir():
         pytest.skip(f"shared dataset {relative!r} not found under {SHARED} (set RESTORE_DATA)")
     return path
+
+
+@pytest.fixture
+def shared_data():
+    """The `shared_set` lookup as a fixture: `shared_data("test/set5")` or skip."""
+    return shared_set
