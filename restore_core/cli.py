@@ -15,6 +15,7 @@ import sys
 import time
 import warnings
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 import restore_core
-from restore_core.datasets import BUILTIN_DATASETS, DEFAULT_DATASET, open_dataset
+from restore_core.datasets import DEFAULT_DATASET, Dataset, open_dataset
 from restore_core.errors import RestoreError, UsageError
 from restore_core.plugin_host import PluginHost, default_host
 
@@ -48,6 +49,10 @@ def _split(values: Sequence[str]) -> list[str]:
 
 def _host(ctx: click.Context) -> PluginHost:
     return ctx.obj if isinstance(ctx.obj, PluginHost) else default_host()
+
+
+def _dataset(host: PluginHost, spec: str) -> Dataset:
+    return open_dataset(host.registry("dataset"), spec)
 
 
 class RestoreGroup(click.Group):
@@ -108,17 +113,21 @@ def cli() -> None:
 @click.option("-d", "--degradation", "degradations", multiple=True, required=True,
               help="Degradation spec(s), e.g. gaussian25 or x3.")
 @click.option("--dataset", "datasets", multiple=True, default=(DEFAULT_DATASET,), show_default=True,
-              help="Dataset name(s) (skimage, skimage-gray) or folder path(s).")
+              help="Dataset name(s) (see `restore datasets`) or folder path(s).")
 @click.option("-m", "--metric", "metrics", multiple=True, default=("psnr", "ssim"), show_default=True,
               help="Metric spec(s).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
               show_default=True, help="Output format on standard output.")
 @click.option("--seed", default=0, show_default=True, help="Seed the per-image degradations derive from.")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Use only the first N images.")
+@click.option("--crop", type=click.IntRange(min=8), default=None,
+              help="Crop every image to at most SIZE x SIZE (quick runs).")
+@click.option("--crop-at", type=click.Choice(["centre", "corner"]), default="centre", show_default=True,
+              help="Where --crop takes its window.")
 @click.pass_context
 def bench(ctx: click.Context, restorers: tuple[str, ...], degradations: tuple[str, ...],
           datasets: tuple[str, ...], metrics: tuple[str, ...], fmt: str, seed: int,
-          limit: int | None) -> None:
+          limit: int | None, crop: int | None, crop_at: str) -> None:
     """Score every restorer x degradation x dataset combination."""
     from restore_core.runner import Named, preflight, run_benchmark
 
@@ -126,10 +135,10 @@ def bench(ctx: click.Context, restorers: tuple[str, ...], degradations: tuple[st
     r = [Named(s, host.registry("restorer").build(s)) for s in _split(restorers)]
     d = [Named(s, host.registry("degradation").build(s)) for s in _split(degradations)]
     m = [Named(s, host.registry("metric").build(s)) for s in _split(metrics)]
-    sets = [open_dataset(s).limit(limit) for s in _split(datasets)]
+    sets = [_dataset(host, s).limit(limit).cropped(crop, crop_at) for s in _split(datasets)]
     if not r or not d or not m or not sets:
         raise UsageError("bench needs at least one restorer, degradation, metric and dataset")
-    channels = sorted({next(iter(ds))[1].shape[1] for ds in sets if len(ds)})
+    channels = sorted({ds.load(0).shape[1] for ds in sets if len(ds)})
     preflight(r, d, channels)
     total = sum(len(ds) for ds in sets) * len(d)
     with _progress(fmt == "table") as progress:
@@ -231,7 +240,7 @@ def list_components(ctx: click.Context) -> None:
     """List degradations, restorers, metrics and datasets with the plugin each comes from."""
     host = _host(ctx)
     console = _wide_console()
-    for kind in ("degradation", "restorer", "metric"):
+    for kind in ("degradation", "restorer", "metric", "dataset"):
         table = Table(title=f"{kind}s", title_justify="left")
         for col in ("name", "also", "description", "plugin"):
             table.add_column(col)
@@ -240,14 +249,51 @@ def list_components(ctx: click.Context) -> None:
             if reg.shorthand:
                 also.append(f"{reg.name}<{reg.shorthand}>")
             table.add_row(reg.name, ", ".join(also), reg.description, reg.plugin)
+        if kind == "dataset":
+            table.add_row("PATH", "", "any folder of PNG, JPEG, BMP or TIFF images", "")
         console.print(table)
-    table = Table(title="datasets", title_justify="left")
-    table.add_column("name")
-    table.add_column("description")
-    for name, text in BUILTIN_DATASETS.items():
-        table.add_row(name, text)
-    table.add_row("PATH", "any folder of PNG, JPEG, BMP or TIFF images")
-    console.print(table)
+
+
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.pass_context
+def datasets(ctx: click.Context, fmt: str) -> None:
+    """Show every dataset: local (under RESTORE_DATA), cached, downloadable or missing."""
+    from restore_core.datasets import DATA_ENV, PublicDataset, cache_root, data_root
+
+    rows = []
+    for reg in _host(ctx).registry("dataset"):
+        entry = reg.factory
+        row: dict[str, Any] = {"name": reg.name, "plugin": reg.plugin, "description": reg.description}
+        if isinstance(entry, PublicDataset):
+            found = entry.locate()
+            size = sum((found.path / f).stat().st_size for f in entry.files) if found.path else None
+            status = found.where
+            if found.path is None:
+                status = "downloadable" if entry.download_url and entry.verifiable else "missing"
+            row.update(images=entry.count, mode=entry.mode, status=status,
+                       path=str(found.path) if found.path else None, bytes=size, source=entry.source,
+                       verified=entry.verifiable, citation=entry.citation)
+        else:
+            row.update(images=getattr(entry, "count", None), mode=getattr(entry, "mode", None),
+                       status="built in", path=None, bytes=None, source=None)
+        rows.append(row)
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2))
+        return
+    root = data_root()
+    table = Table(title=f"datasets ({DATA_ENV}={root if root else '<unset>'}; cache {cache_root()})",
+                  title_justify="left")
+    for col in ("name", "images", "mode", "status", "size", "source"):
+        table.add_column(col, justify="right" if col in ("images", "size") else "left")
+    colours = {"local": "green", "cache": "green", "built in": "green", "downloadable": "yellow",
+               "missing": "red"}
+    for row in rows:
+        size = f"{row['bytes'] / 1e6:.1f} MB" if row["bytes"] else "-"
+        status = f"[{colours.get(row['status'], 'white')}]{row['status']}[/]"
+        table.add_row(row["name"], str(row["images"] or "-"), row["mode"] or "-", status, size,
+                      row["source"] or row["description"])
+    _wide_console().print(table)
 
 
 @cli.command()
@@ -305,7 +351,7 @@ def run(ctx: click.Context, restorer: str, inputs: tuple[str, ...], output: Path
     for path in files:
         image = read_image(path)
         if degradation is not None:
-            gen = image_generator(seed, "run", path.stem, degradation.spec())
+            gen = image_generator(seed, path.stem, degradation.spec())
             degraded = degradation.degrade(image, [gen])
             image, info = degraded.image, degraded.info
         elif scale is not None:
@@ -327,7 +373,7 @@ def run(ctx: click.Context, restorer: str, inputs: tuple[str, ...], output: Path
 @cli.command()
 @click.option("-r", "--restorer", required=True, help="Trainable restorer spec, e.g. dncnn:layers=7.")
 @click.option("-d", "--degradation", required=True, help="Degradation spec to train under.")
-@click.option("--dataset", required=True, help="Folder of clean training images (or a dataset name).")
+@click.option("--dataset", required=True, help="Dataset name (see `restore datasets`) or folder of clean images.")
 @click.option("--channels", type=click.Choice(["1", "3"]), default="3", show_default=True,
               help="Train on gray (1) or colour (3) images.")
 @click.option("--out", type=click.Path(path_type=Path), required=True,
@@ -344,15 +390,18 @@ def run(ctx: click.Context, restorer: str, inputs: tuple[str, ...], output: Path
               help="Resumable checkpoint file (resumed from when it exists).")
 @click.option("--seed", default=0, show_default=True)
 @click.option("--bf16/--no-bf16", default=None, help="bf16 autocast (default: when the CPU has it).")
+@click.option("--limit", type=click.IntRange(min=2), default=None, help="Use only the first N images.")
+@click.option("--crop", type=click.IntRange(min=8), default=None, help="Crop every image to at most SIZE.")
+@click.option("--crop-at", type=click.Choice(["centre", "corner"]), default="centre", show_default=True)
 @click.pass_context
 def train(ctx: click.Context, restorer: str, degradation: str, dataset: str, channels: str, out: Path,
           val_count: int, patch: int, batch: int, steps: int, lr: float, max_minutes: float | None,
-          val_every: int, checkpoint: Path | None, seed: int, bf16: bool | None) -> None:
+          val_every: int, checkpoint: Path | None, seed: int, bf16: bool | None, limit: int | None,
+          crop: int | None, crop_at: str) -> None:
     """Train a restorer's network; keep the best weights by validation PSNR."""
     import torch
 
     from restore_core.atomic_files import atomic_write_text
-    from restore_core.imageio import read_image
     from restore_core.interfaces import TrainableRestorer
     from restore_core.model_card import render_model_card
     from restore_core.training import TrainConfig, cpu_has_native_bf16
@@ -364,17 +413,17 @@ def train(ctx: click.Context, restorer: str, degradation: str, dataset: str, cha
     if not isinstance(model, TrainableRestorer):
         raise UsageError(f"restorer {restorer!r} has no network to train")
     deg = host.registry("degradation").build(degradation)
-    records = open_dataset(dataset).records
-    if len(records) < 2:
+    data = _dataset(host, dataset).limit(limit).cropped(crop, crop_at)
+    data = replace(data, mode="gray" if channels == "1" else "rgb")
+    if len(data) < 2:
         raise UsageError(f"dataset {dataset!r} needs at least 2 images (training and validation)")
-    k = max(2, len(records) // max(val_count, 1)) if val_count else 0
-    val_idx = set(range(k // 2, len(records), k)[:val_count]) if k else set()
-    mode = "gray" if channels == "1" else "rgb"
+    k = max(2, len(data) // max(val_count, 1)) if val_count else 0
+    val_idx = set(range(k // 2, len(data), k)[:val_count]) if k else set()
 
     def load(i: int) -> torch.Tensor:
-        return (read_image(records[i].path, mode=mode)[0] * 255).round().to(torch.uint8)
+        return (data.load(i)[0] * 255).round().to(torch.uint8)  # uint8 keeps large sets small in memory
 
-    train_images = [load(i) for i in range(len(records)) if i not in val_idx]
+    train_images = [load(i) for i in range(len(data)) if i not in val_idx]
     val_images = [load(i) for i in sorted(val_idx)] or train_images[:4]
     config = TrainConfig(patch=patch, batch=batch, steps=steps, lr=lr, max_minutes=max_minutes,
                          val_every=val_every, seed=seed, bf16=bf16)

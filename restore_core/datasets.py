@@ -1,101 +1,370 @@
-"""Datasets: the embedded default (scikit-image's bundled photographs) and folders of images.
+"""Datasets: ordered, lazily read images; folders of images; named public sets with checksums.
 
-The embedded sets use only natural photographs that ship inside the scikit-image wheel, so they
-work offline on any machine: textures (brick, grass, gravel), microscopy (cell, ihc, retina),
-astronomy, synthetic and text images are left out because they are not what a denoiser or an
-upscaler of photographs is judged on.
+A named set (`PublicDataset`) is found, in this order:
+
+1. under the local root named by `RESTORE_DATA`, at the set's layout path (`test/bsd68`, ...);
+2. in the user cache (`RESTORE_CACHE`, else the platform's cache folder, `.../restore/datasets`);
+3. downloaded from its public source into the cache, when the registry knows a download address
+   and every file's checksum (pooch downloads to a temporary name and renames after the checksum
+   matches, so a partial or corrupt download never lands under its final name).
+
+Every file of a named set is checked against its recorded checksum before it is first used in a
+process; a mismatch is an error naming the file. Sets register through the `register_datasets`
+hook like any other component.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
+import hashlib
+import os
+import tarfile
+import zipfile
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path, PurePosixPath
 from typing import Literal
 
+import numpy as np
 import torch
 
-from restore_core.errors import DatasetError
-from restore_core.imageio import list_images, read_image
-
-#: colour photographs in scikit-image's wheel, and the gray ones added to the gray variant
-SKIMAGE_COLOUR = ("astronaut.png", "chelsea.png", "coffee.png", "motorcycle_left.png", "rocket.jpg")
-SKIMAGE_GRAY_ONLY = ("camera.png", "coins.png")
-DEFAULT_DATASET = "skimage"
+from restore_core.errors import DatasetError, UnknownNameError
+from restore_core.imageio import list_images, read_image, to_tensor
+from restore_core.registry import Registry
 
 Mode = Literal["auto", "gray", "rgb"]
+CropAt = Literal["centre", "corner"]
+DEFAULT_DATASET = "skimage"
+DATA_ENV = "RESTORE_DATA"
+CACHE_ENV = "RESTORE_CACHE"
+OFFLINE_ENV = "RESTORE_OFFLINE"
 
 
 @dataclass(frozen=True)
 class ImageRecord:
-    """One image of a dataset: a stable id and where it is read from."""
+    """One image of a dataset: a stable id and how to read it (as float32 (1, C, H, W))."""
 
     image_id: str
-    path: Path
+    load: Callable[[Mode], torch.Tensor] = field(repr=False, compare=False)
+    path: Path | None = None
 
 
 @dataclass(frozen=True)
 class Dataset:
-    """An ordered, lazily read list of images."""
+    """An ordered list of images, read one at a time, optionally cropped."""
 
     name: str
     records: tuple[ImageRecord, ...]
     mode: Mode = "auto"
     description: str = ""
+    crop: int | None = None
+    crop_at: CropAt = "centre"
 
     def __len__(self) -> int:
         return len(self.records)
 
     def __iter__(self) -> Iterator[tuple[str, torch.Tensor]]:
-        for record in self.records:
-            yield record.image_id, read_image(record.path, mode=self.mode)
+        for i, record in enumerate(self.records):
+            yield record.image_id, self.load(i)
+
+    def load(self, index: int) -> torch.Tensor:
+        """Read image `index` as float32 (1, C, H, W) in [0, 1], cropped as configured."""
+        image = self.records[index].load(self.mode)
+        return crop_image(image, self.crop, self.crop_at) if self.crop else image
 
     def limit(self, count: int | None) -> Dataset:
         """Return the first `count` images (all when None)."""
-        if count is None:
-            return self
-        return Dataset(self.name, self.records[:count], self.mode, self.description)
+        return self if count is None else replace(self, records=self.records[:count])
+
+    def cropped(self, size: int | None, at: CropAt = "centre") -> Dataset:
+        """Return the set with every image cropped to at most `size` x `size` (None: uncropped)."""
+        if size is not None and size < 1:
+            raise DatasetError(f"crop size must be positive, got {size}")
+        return replace(self, crop=size, crop_at=at)
 
 
-def skimage_dataset(gray: bool) -> Dataset:
-    """Return the embedded default set, colour (`skimage`) or gray (`skimage-gray`)."""
-    import skimage
-
-    root = Path(skimage.__file__).parent / "data"
-    files = SKIMAGE_COLOUR + (SKIMAGE_GRAY_ONLY if gray else ())
-    records = tuple(ImageRecord(Path(f).stem, root / f) for f in sorted(files))
-    missing = [r.path.name for r in records if not r.path.is_file()]
-    if missing:
-        raise DatasetError(f"scikit-image's bundled images are missing: {', '.join(missing)}")
-    if gray:
-        return Dataset("skimage-gray", records, "gray", "scikit-image photographs, gray (BT.601)")
-    return Dataset("skimage", records, "rgb", "scikit-image colour photographs")
+def crop_image(image: torch.Tensor, size: int | None, at: CropAt = "centre") -> torch.Tensor:
+    """Crop (..., H, W) to at most size x size, from the centre or the top-left corner."""
+    if size is None:
+        return image
+    h, w = image.shape[-2:]
+    ch, cw = min(h, size), min(w, size)
+    y, x = ((h - ch) // 2, (w - cw) // 2) if at == "centre" else (0, 0)
+    return image[..., y : y + ch, x : x + cw].contiguous()
 
 
-def folder_dataset(path: str | Path) -> Dataset:
+def _file_loader(path: Path, checksum: str | None = None) -> Callable[[Mode], torch.Tensor]:
+    def load(mode: Mode) -> torch.Tensor:
+        if checksum is not None:
+            verify_file(path, checksum)
+        return read_image(path, mode=mode)
+
+    return load
+
+
+def folder_dataset(path: str | os.PathLike[str]) -> Dataset:
     """Return every image in a folder (or a single image file), in file-name order."""
     p = Path(path).expanduser()
     if p.is_file():
-        return Dataset(str(path), (ImageRecord(p.stem, p),), "auto", f"image {p}")
+        return Dataset(str(path), (ImageRecord(p.stem, _file_loader(p), p),), "auto", f"image {p}")
     if not p.is_dir():
         raise DatasetError(f"dataset {str(path)!r} is neither a known name nor an existing folder")
     files = list_images(p)
-    return Dataset(str(path), tuple(ImageRecord(f.stem, f) for f in files), "auto", f"folder {p}")
+    if not files:
+        raise DatasetError(f"folder {str(path)!r} holds no PNG, JPEG, BMP or TIFF images")
+    records = tuple(ImageRecord(f.stem, _file_loader(f), f) for f in files)
+    return Dataset(str(path), records, "auto", f"folder {p}")
 
 
-BUILTIN_DATASETS = {
-    "skimage": "scikit-image colour photographs (embedded default)",
-    "skimage-gray": "scikit-image photographs in gray (embedded default)",
-}
+# ------------------------------------------------------------------------------- verification
+
+_verified: dict[tuple[str, int, int], str] = {}
 
 
-def open_dataset(spec: str) -> Dataset:
-    """Resolve a dataset name or a folder path."""
-    if spec in ("skimage", "default"):
-        return skimage_dataset(gray=False)
-    if spec in ("skimage-gray", "default-gray"):
-        return skimage_dataset(gray=True)
-    if not any(c in spec for c in "/\\.~") and not Path(spec).exists():
-        known = ", ".join(BUILTIN_DATASETS)
-        raise DatasetError(f"unknown dataset {spec!r}: give a folder path or one of {known}")
-    return folder_dataset(spec)
+def file_digest(path: Path, algorithm: str = "sha256") -> str:
+    """Return the hex digest of a file's bytes."""
+    digest = hashlib.new(algorithm)
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def verify_file(path: Path, checksum: str) -> None:
+    """Raise DatasetError unless `path` matches `checksum` ('sha256:...' or 'md5:...'; bare = sha256)."""
+    algorithm, _, expected = checksum.rpartition(":")
+    algorithm = algorithm or "sha256"
+    stat = path.stat()
+    key = (str(path), stat.st_size, stat.st_mtime_ns)
+    if _verified.get(key) == checksum:
+        return
+    actual = file_digest(path, algorithm)
+    if actual != expected.lower():
+        raise DatasetError(f"{path}: {algorithm} checksum mismatch (expected {expected[:12]}..., got "
+                           f"{actual[:12]}...); the file is corrupt or not the published one; replace it")
+    _verified[key] = checksum
+
+
+# ------------------------------------------------------------------------------ named sets
+
+
+def data_root() -> Path | None:
+    """Return the local data root named by RESTORE_DATA, if set."""
+    value = os.environ.get(DATA_ENV)
+    return Path(value).expanduser() if value else None
+
+
+def cache_root() -> Path:
+    """Return the folder downloaded sets are kept in (RESTORE_CACHE or the platform cache)."""
+    value = os.environ.get(CACHE_ENV)
+    if value:
+        return Path(value).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("restore")) / "datasets"
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a named set was found: 'local', 'cache', or 'missing' (with why)."""
+
+    where: Literal["local", "cache", "missing"]
+    path: Path | None
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class PublicDataset:
+    """A named public set: its files and their checksums, its source, and how to read it.
+
+    `files` maps a file name (relative to the set's folder) to its checksum, 'sha256:<hex>' or
+    'md5:<hex>' where only the publisher's MD5 is known, or None where none is recorded (such a
+    set is used from a local copy with a warning, and never downloaded). For `reader="idx"`,
+    `files` holds the IDX images file first.
+    """
+
+    name: str
+    description: str
+    layout: str
+    files: Mapping[str, str | None]
+    count: int
+    mode: Mode
+    source: str
+    citation: str
+    download_url: str | None = None  # files (or the archive) are at download_url + name
+    reader: Literal["images", "idx"] = "images"
+    archive: tuple[str, str] | None = None  # (archive file name, its checksum) holding the files
+    archive_prefix: str = ""  # folder inside the archive where `files` are
+
+    @property
+    def verifiable(self) -> bool:
+        """True when every file has a recorded checksum."""
+        return all(self.files.values())
+
+    def locate(self) -> Location:
+        """Find the set under the local root or in the cache, without downloading."""
+        reasons = []
+        root = data_root()
+        for where, base in (("local", root), ("cache", cache_root())):
+            if base is None:
+                reasons.append(f"{DATA_ENV} is not set")
+                continue
+            folder = base / self.layout
+            missing = [f for f in self.files if not (folder / f).is_file()]
+            if not missing:
+                return Location(where, folder)  # type: ignore[arg-type]
+            if folder.is_dir():
+                reasons.append(f"{folder} lacks {len(missing)} of {len(self.files)} files ({missing[0]}, ...)")
+        return Location("missing", None, "; ".join(reasons))
+
+    def fetch(self, progress: Callable[[str], object] | None = None) -> Path:
+        """Return the set's folder, downloading it into the cache when it is nowhere local."""
+        found = self.locate()
+        if found.path is not None:
+            return found.path
+        target = cache_root() / self.layout
+        hint = (f"put its {len(self.files)} files in {DATA_ENV}/{self.layout} and set {DATA_ENV} to that root "
+                f"(source: {self.source})")
+        if self.download_url is None or not self.verifiable:
+            raise DatasetError(f"dataset {self.name!r} is not available locally ({found.detail}) and has no "
+                               f"verified download; {hint}")
+        if os.environ.get(OFFLINE_ENV) == "1":
+            raise DatasetError(f"dataset {self.name!r} is not available locally and {OFFLINE_ENV}=1; {hint}")
+        downloads = [self.archive] if self.archive else list(self.files.items())
+        where = target.parent / f".{target.name}.archive" if self.archive else target
+        for name, checksum in downloads:
+            if progress is not None:
+                progress(name)
+            _download(self.download_url + name, checksum, where / name, f"dataset {self.name!r}", hint)
+        if self.archive:
+            self._unpack(where / self.archive[0], target)
+        return target
+
+    def _unpack(self, archive: Path, target: Path) -> None:
+        import shutil
+
+        scratch = archive.parent / "extracted"
+        shutil.rmtree(scratch, ignore_errors=True)
+        extract_archive(archive, scratch)
+        target.mkdir(parents=True, exist_ok=True)
+        for name, checksum in self.files.items():
+            source = scratch / self.archive_prefix / name
+            if not source.is_file():
+                raise DatasetError(f"{archive}: has no {self.archive_prefix}{name}; "
+                                   "the archive is not the expected one")
+            if checksum is not None:
+                verify_file(source, checksum)
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            os.replace(source, target / name)
+        shutil.rmtree(archive.parent, ignore_errors=True)
+
+    def __call__(self) -> Dataset:
+        """Open the set (downloading it if needed), checking count and, lazily, every checksum."""
+        folder = self.fetch()
+        if self.reader == "idx":
+            return _idx_dataset(self, folder)
+        records = tuple(ImageRecord(PurePosixPath(f).stem, _file_loader(folder / f, c), folder / f)
+                        for f, c in sorted(self.files.items()))
+        if len(records) != self.count:
+            raise DatasetError(f"dataset {self.name!r} lists {len(records)} files, expected {self.count}")
+        if not self.verifiable:
+            import warnings
+
+            warnings.warn(f"dataset {self.name!r}: no checksums are recorded, so {folder} is used unverified",
+                          stacklevel=2)
+        return Dataset(self.name, records, self.mode, self.description)
+
+
+def _idx_dataset(entry: PublicDataset, folder: Path) -> Dataset:
+    from restore_core.idx import read_idx
+
+    images_file, checksum = next(iter(entry.files.items()))
+    path = folder / images_file
+    if checksum is not None:
+        verify_file(path, checksum)
+    images = read_idx(path)
+    if images.ndim != 3 or images.dtype != np.uint8:
+        raise DatasetError(f"{path}: expected uint8 images (N, H, W), got {images.dtype} {images.shape}")
+    if len(images) != entry.count:
+        raise DatasetError(f"{path}: holds {len(images)} images, expected {entry.count}")
+
+    def loader(i: int) -> Callable[[Mode], torch.Tensor]:
+        def load(mode: Mode) -> torch.Tensor:
+            image = to_tensor(images[i])
+            return image.expand(1, 3, *image.shape[-2:]).contiguous() if mode == "rgb" else image
+
+        return load
+
+    width = len(str(len(images) - 1))
+    records = tuple(ImageRecord(f"{i:0{width}d}", loader(i), path) for i in range(len(images)))
+    return Dataset(entry.name, records, entry.mode, entry.description)
+
+
+def _download(url: str, checksum: str | None, dest: Path, what: str, hint: str) -> None:
+    """Fetch `url` to `dest` through pooch (temporary name, checksum, then rename)."""
+    import pooch
+
+    try:
+        pooch.retrieve(url, known_hash=checksum, fname=dest.name, path=dest.parent, progressbar=False)
+    except Exception as exc:  # network and checksum errors come in many types; all mean the same here
+        first = (str(exc).strip().splitlines() or [""])[0][:200]
+        raise DatasetError(f"{what}: downloading {url} failed ({type(exc).__name__}: {first}); {hint}") from None
+
+
+# -------------------------------------------------------------------------- safe extraction
+
+
+def extract_archive(archive: Path, target: Path) -> list[Path]:
+    """Extract a zip or tar archive into `target`, refusing members that would land outside it."""
+    root = target.resolve()
+    root.mkdir(parents=True, exist_ok=True)
+
+    def safe(name: str) -> Path:
+        dest = (root / name).resolve()
+        if dest != root and root not in dest.parents:
+            raise DatasetError(f"{archive}: member {name!r} would be written outside {target}; refused")
+        return dest
+
+    written: list[Path] = []
+    if zipfile.is_zipfile(archive):
+        with zipfile.ZipFile(archive) as zf:
+            members = zf.infolist()
+            for m in members:
+                safe(m.filename)
+            for m in members:
+                if not m.is_dir():
+                    written.append(Path(zf.extract(m, root)))
+        return written
+    try:
+        with tarfile.open(archive) as tf:
+            members = tf.getmembers()
+            for m in members:
+                safe(m.name)
+                if m.issym() or m.islnk() or not (m.isfile() or m.isdir()):
+                    raise DatasetError(f"{archive}: member {m.name!r} is a link or device; refused")
+            for m in members:
+                if m.isfile():
+                    dest = safe(m.name)
+                    dest.parent.mkdir(parents=True, exist_ok=True)
+                    source = tf.extractfile(m)
+                    dest.write_bytes(source.read() if source is not None else b"")
+                    written.append(dest)
+    except tarfile.TarError as exc:
+        raise DatasetError(f"{archive}: not a readable zip or tar archive ({exc})") from None
+    return written
+
+
+def open_dataset(registry: Registry, spec: str) -> Dataset:
+    """Resolve a registered dataset name, or else a folder (or image file) path."""
+    name = spec.strip()
+    if registry.lookup(name.lower()) is not None:
+        dataset = registry.build(name.lower())
+        if not isinstance(dataset, Dataset):
+            raise DatasetError(f"dataset {name!r} from its plugin returned {type(dataset).__name__}, not a Dataset")
+        return dataset
+    if Path(name).expanduser().exists() or any(c in name for c in "/\\~") or Path(name).suffix:
+        return folder_dataset(name)
+    try:
+        registry.parse(name)
+    except UnknownNameError as exc:
+        raise UnknownNameError(f"{exc}; or give a folder path") from None
+    return registry.build(name)

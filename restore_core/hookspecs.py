@@ -36,3 +36,8 @@ def register_restorers(register: Register) -> None:
 @hookspec
 def register_metrics(register: Register) -> None:
     """Register Metric classes: `register(PSNR)`."""
+
+
+@hookspec
+def register_datasets(register: Register) -> None:
+    """Register datasets: callables returning a `Dataset`, e.g. `register(PublicDataset(...))`."""

@@ -24,6 +24,7 @@ _HOOKS = {
     "degradation": "register_degradations",
     "restorer": "register_restorers",
     "metric": "register_metrics",
+    "dataset": "register_datasets",
 }
 
 

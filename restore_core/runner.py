@@ -1,6 +1,6 @@
 """The benchmark runner: every restorer x degradation x dataset, scored by every metric.
 
-Each image's degradation is generated once from a generator derived from (seed, dataset, image,
+Each image's degradation is generated once from a generator derived from (seed, image id,
 degradation spec) and shared by every restorer, so rows of a table are directly comparable.
 """
 
@@ -71,7 +71,7 @@ def run_benchmark(
             cells = {r.label: CellResult(r.label, deg.label, dataset.name) for r in restorers}
             active = list(restorers)
             for index, (image_id, clean) in enumerate(dataset):
-                gen = image_generator(seed, dataset.name, image_id, degradation.spec())
+                gen = image_generator(seed, image_id, degradation.spec())
                 degraded = degradation.degrade(clean, [gen])
                 inputs = _input_scores(metrics, degraded)
                 for named in list(active):

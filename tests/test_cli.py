@@ -105,7 +105,7 @@ def test_list_and_plugins_show_builtins(runner):
     (["bench", "-r", "identity", "-d", "gaussian:sigma=abc"], 2, ["not a number"]),
     (["bench", "-r", "identity", "-d", "gaussian25", "-m", "psnr:channel=z"], 2, ["channel"]),
     (["bench", "-r", "identity", "-d", "gaussian25", "--format", "xml"], 2, ["xml"]),
-    (["bench", "-r", "identity", "-d", "gaussian25", "--dataset", "nosuchset"], 1, ["unknown dataset"]),
+    (["bench", "-r", "identity", "-d", "gaussian25", "--dataset", "nosuchset"], 2, ["unknown dataset"]),
     (["bench", "-r", "identity", "-d", "gaussian25", "--dataset", "./no/such/folder"], 1, ["folder"]),
     (["bench", "-r", "dncnn:layers=17", "-d", "gaussian25"], 1, ["no weights", "restore train"]),
     (["bench", "-d", "gaussian25"], 2, ["--restorer"]),

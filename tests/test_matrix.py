@@ -23,14 +23,9 @@ def gens(n: int, seed: int = 0) -> list[torch.Generator]:
 
 def natural_crop(channels: int, size: int = 96) -> torch.Tensor:
     """A crop of a real photograph, so learned restorers see what they were trained for."""
-    from restore_core.datasets import skimage_dataset
-
-    ds = skimage_dataset(gray=channels == 1)
-    record = next(r for r in ds.records if r.image_id == "astronaut")
-    from restore_core.imageio import read_image
-
-    img = read_image(record.path, mode="gray" if channels == 1 else "rgb")
-    return img[..., 180 : 180 + size, 180 : 180 + size].contiguous()
+    ds = HOST.registry("dataset").build("skimage-gray" if channels == 1 else "skimage")
+    index = next(i for i, r in enumerate(ds.records) if r.image_id == "astronaut")
+    return ds.load(index)[..., 180 : 180 + size, 180 : 180 + size].contiguous()
 
 
 def test_the_builtins_are_registered() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from restore_core.datasets import folder_dataset, open_dataset
+from restore_core.plugin_host import default_host
 from restore_core.runner import Named, run_benchmark
 
 
@@ -23,10 +24,11 @@ def _bench(host, restorers: list[str], degradation: str, dataset) -> dict[str, o
 
 @pytest.mark.parametrize("dataset", ["skimage", "skimage-gray"])
 def test_dncnn_beats_the_original_study_on_the_embedded_default(host, dataset):
-    cells = _bench(host, ["dncnn", "identity"], "gaussian25", open_dataset(dataset))
+    data = open_dataset(default_host().registry("dataset"), dataset)
+    cells = _bench(host, ["dncnn", "identity"], "gaussian25", data)
     dncnn = cells["dncnn"]
     gain = dncnn.mean("psnr") - dncnn.mean("psnr", of_input=True)
-    assert dncnn.images == len(open_dataset(dataset))
+    assert dncnn.images == len(data)
     assert gain >= 8.97, f"DnCNN gains {gain:.2f} dB on {dataset}"
     assert dncnn.mean("ssim") >= 0.70
     assert cells["identity"].mean("psnr") == pytest.approx(dncnn.mean("psnr", of_input=True))
