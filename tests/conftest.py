@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import torch
+from tests_support import SHARED
 
 from restore_core.plugin_host import PluginHost, default_host
-
-SHARED = Path(os.environ.get("RESTORE_DATA", Path(__file__).resolve().parents[2] / "shared" / "datasets"))
 
 
 @pytest.fixture(scope="session")
