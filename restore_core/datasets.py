@@ -299,12 +299,45 @@ def _idx_dataset(entry: PublicDataset, folder: Path) -> Dataset:
     return Dataset(entry.name, records, entry.mode, entry.description)
 
 
+class _DownloadBar:
+    """The progress-bar object pooch drives (total, update, reset, close), drawn with rich on stderr."""
+
+    def __init__(self, label: str) -> None:
+        from rich.console import Console
+        from rich.progress import DownloadColumn, Progress, TransferSpeedColumn
+
+        self._progress = Progress(*Progress.get_default_columns(), DownloadColumn(), TransferSpeedColumn(),
+                                  console=Console(stderr=True), transient=True)
+        self._task = self._progress.add_task(label, total=None)
+        self._progress.start()
+
+    @property
+    def total(self) -> float | None:
+        return self._progress.tasks[0].total
+
+    @total.setter
+    def total(self, value: float | None) -> None:
+        self._progress.update(self._task, total=value)
+
+    def update(self, amount: float) -> None:
+        self._progress.advance(self._task, amount)
+
+    def reset(self) -> None:
+        self._progress.reset(self._task)
+
+    def close(self) -> None:
+        self._progress.stop()
+
+
 def _download(url: str, checksum: str | None, dest: Path, what: str, hint: str) -> None:
     """Fetch `url` to `dest` through pooch (temporary name, checksum, then rename)."""
+    import sys
+
     import pooch
 
+    bar: _DownloadBar | bool = _DownloadBar(f"{what}: {dest.name}") if sys.stderr.isatty() else False
     try:
-        pooch.retrieve(url, known_hash=checksum, fname=dest.name, path=dest.parent, progressbar=False)
+        pooch.retrieve(url, known_hash=checksum, fname=dest.name, path=dest.parent, progressbar=bar)
     except Exception as exc:  # network and checksum errors come in many types; all mean the same here
         first = (str(exc).strip().splitlines() or [""])[0][:200]
         raise DatasetError(f"{what}: downloading {url} failed ({type(exc).__name__}: {first}); {hint}") from None

@@ -333,3 +333,16 @@ def test_bench_named_set_matches_its_folder_exactly(monkeypatch):
     named, by_path = rows("bsd68"), rows(str(SHARED / "test" / "bsd68"))
     keys = ("images", "psnr", "psnr_input", "ssim", "ssim_input")
     assert [{k: r[k] for k in keys} for r in named] == [{k: r[k] for k in keys} for r in by_path]
+
+
+def test_download_bar_speaks_poochs_protocol():
+    from restore_core.datasets import _DownloadBar
+
+    bar = _DownloadBar("test")
+    bar.total = 10
+    bar.update(4)
+    assert bar.total == 10 and bar._progress.tasks[0].completed == 4
+    bar.reset()
+    bar.update(10)
+    assert bar._progress.tasks[0].completed == 10
+    bar.close()
