@@ -39,5 +39,10 @@ def register_metrics(register: Register) -> None:
 
 
 @hookspec
+def register_backends(register: Register) -> None:
+    """Register inference Backend classes: `register(EagerBackend)`."""
+
+
+@hookspec
 def register_datasets(register: Register) -> None:
     """Register datasets: callables returning a `Dataset`, e.g. `register(PublicDataset(...))`."""

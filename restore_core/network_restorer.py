@@ -5,13 +5,62 @@ from __future__ import annotations
 from abc import abstractmethod
 from importlib import resources
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 import torch
 
-from restore_core.errors import WeightsNotFoundError
+from restore_core.backends import Backend, Runner, ShapeRange
+from restore_core.errors import UsageError, WeightsNotFoundError
 from restore_core.interfaces import DegradationInfo, TrainableRestorer
+from restore_core.tiling import auto_tile, receptive_radius, run_tiled
 from restore_core.weights import WeightsError, load_weights, read_metadata
+
+Tile = int | Literal["auto"] | None
+
+
+class InferenceRunner:
+    """Calls a network the way `restore` wants: through a backend, tiled when the image is large.
+
+    Restorers receive this in place of their module, so `run_network` code stays `network(x)`.
+    """
+
+    def __init__(self, network: torch.nn.Module, backend: Backend | None, tile: Tile) -> None:
+        self.network = network
+        self.backend = backend
+        self.tile = tile
+        self.margin = receptive_radius(network)
+        self._prepared: list[tuple[ShapeRange, Runner]] = []
+
+    def _default(self, x: torch.Tensor) -> torch.Tensor:
+        with torch.inference_mode():
+            return self.network(x.contiguous(memory_format=torch.channels_last))
+
+    def _runner(self, shape: tuple[int, ...]) -> Runner:
+        if self.backend is None:
+            return self._default
+        for shapes, runner in self._prepared:
+            if shapes.contains(shape):
+                return runner
+        largest = max((s.max[-1] for s, _ in self._prepared), default=0)
+        shapes = ShapeRange.around(shape, max_side=largest)
+        runner = self.backend.prepare(self.network, shapes)
+        self._prepared.append((shapes, runner))
+        return runner
+
+    def tile_for(self, shape: tuple[int, ...]) -> int | None:
+        """Return the tile side used for an input of `shape` (None: untiled)."""
+        if self.tile == "auto":
+            device = self.backend.target_device() if self.backend is not None else torch.device("cpu")
+            return auto_tile(self.network, shape, device)
+        return self.tile or None
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        """Run the network on `x`, tiling when it is larger than the tile."""
+        tile = self.tile_for(tuple(x.shape))
+        if tile is None or (x.shape[-2] <= tile and x.shape[-1] <= tile):
+            return self._runner(tuple(x.shape))(x)
+        runner = self._runner((x.shape[0], x.shape[1], min(tile, x.shape[-2]), min(tile, x.shape[-1])))
+        return run_tiled(runner, x, tile, self.margin)
 
 
 class NetworkRestorer(TrainableRestorer):
@@ -25,6 +74,18 @@ class NetworkRestorer(TrainableRestorer):
     def __init__(self, weights: str | None = None) -> None:
         self.weights = weights
         self._networks: dict[str, torch.nn.Module] = {}
+        self._runners: dict[str, InferenceRunner] = {}
+        self.backend: Backend | None = None
+        self.tile: Tile = "auto"
+
+    def configure_inference(self, backend: Backend | None = None, tile: Tile = "auto") -> None:
+        """Run through `backend` (None: plain channels-last PyTorch), tiled by `tile` pixels."""
+        if isinstance(tile, int) and tile < 0:
+            raise UsageError(f"tile must be positive, 0 (no tiling) or auto, got {tile}")
+        if backend is not None:
+            backend.check()
+        self.backend, self.tile = backend, tile
+        self._runners.clear()
 
     @abstractmethod
     def run_network(
@@ -70,14 +131,18 @@ class NetworkRestorer(TrainableRestorer):
     def load_network(self, network: torch.nn.Module, info: DegradationInfo, channels: int) -> None:
         """Use `network` for `info` and `channels` from now on."""
         network.eval()
-        self._networks[self.weights_key(info, channels)] = network.to(memory_format=torch.channels_last)
+        key = self.weights_key(info, channels)
+        self._networks[key] = network.to(memory_format=torch.channels_last)
+        self._runners.pop(key, None)
 
     def restore(self, degraded: torch.Tensor, info: DegradationInfo) -> torch.Tensor:
         """Restore with the network for this configuration; output clipped to [0, 1]."""
         channels = degraded.shape[1]
         self.prepare(info, channels)
-        network = self._networks[self.weights_key(info, channels)]
+        key = self.weights_key(info, channels)
+        runner = self._runners.get(key)
+        if runner is None:
+            runner = self._runners[key] = InferenceRunner(self._networks[key], self.backend, self.tile)
         with torch.inference_mode():
-            x = degraded.contiguous(memory_format=torch.channels_last)
-            out = self.run_network(network, x, info)
+            out = self.run_network(runner, degraded, info)  # type: ignore[arg-type]
         return out.clamp(0.0, 1.0).contiguous().float()

@@ -25,6 +25,7 @@ _HOOKS = {
     "restorer": "register_restorers",
     "metric": "register_metrics",
     "dataset": "register_datasets",
+    "backend": "register_backends",
 }
 
 

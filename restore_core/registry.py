@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from restore_core.errors import DuplicateNameError, SpecError, UnknownNameError
 
-KINDS = ("degradation", "restorer", "metric", "dataset")
+KINDS = ("degradation", "restorer", "metric", "dataset", "backend")
 _NAME = re.compile(r"^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*$")
 _SHORTHAND = re.compile(r"^(?P<name>[a-z][a-z0-9_-]*?)-?(?P<value>\d+(?:\.\d+)?)$")
 

@@ -1,0 +1,113 @@
+"""Inference backends: given a restorer's torch module, a shape range and a precision, something
+that runs it.
+
+A backend's `prepare` returns a `Runner`: a callable from a float32 (N, C, H, W) CPU tensor to a
+float32 CPU tensor, whatever device and precision it uses inside, so restorers call it exactly as
+they would call their module. Backends register through the `register_backends` hook.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import ClassVar, Literal
+
+import torch
+from torch import nn
+
+from restore_core.interfaces import Component
+
+Precision = Literal["fp32", "fp16", "bf16"]
+Runner = Callable[[torch.Tensor], torch.Tensor]
+DTYPES: dict[str, torch.dtype] = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+
+
+class BackendUnavailableError(RuntimeError):
+    """A backend cannot run on this machine (no CUDA, a package missing); the message says why."""
+
+
+@dataclass(frozen=True)
+class ShapeRange:
+    """The input shapes a prepared runner must accept: (N, C, H, W) at minimum, typical, maximum."""
+
+    min: tuple[int, int, int, int]
+    opt: tuple[int, int, int, int]
+    max: tuple[int, int, int, int]
+
+    @classmethod
+    def around(cls, shape: tuple[int, ...], max_side: int | None = None, multiple: int = 8) -> ShapeRange:
+        """A dynamic-height/width range that holds `shape`: from a small tile up to `max_side`.
+
+        The minimum is kept strictly below the typical shape because TensorRT has failed to build
+        engines whose opt shape equals their min shape (pytorch/TensorRT#4103).
+        """
+        n, c, h, w = (int(s) for s in shape)
+        top = max(max_side or 0, h, w)
+        top = -(-top // multiple) * multiple
+        low = max(multiple, min(h, w, 64) // 2 // multiple * multiple)
+        opt_h, opt_w = max(h, low + multiple), max(w, low + multiple)
+        return cls((n, c, low, low), (n, c, opt_h, opt_w), (n, c, max(top, opt_h), max(top, opt_w)))
+
+    def contains(self, shape: tuple[int, ...]) -> bool:
+        """True when every dimension of `shape` lies within [min, max]."""
+        return all(lo <= s <= hi for lo, s, hi in zip(self.min, shape, self.max, strict=True))
+
+
+class Backend(Component, ABC):
+    """Runs a restorer's network: eager PyTorch, an optimized CPU path, TensorRT, ..."""
+
+    precisions: ClassVar[frozenset[str]] = frozenset({"fp32"})
+
+    def __init__(self, precision: Precision = "fp32") -> None:
+        if precision not in DTYPES:
+            raise ValueError(f"precision must be fp32, fp16 or bf16, got {precision!r}")
+        self.precision = precision
+
+    def unavailable(self) -> str | None:
+        """Return why this backend cannot run here (a missing package, no GPU), or None."""
+        if self.precision not in self.precisions:
+            return f"{self.name} does not run {self.precision} (it runs {', '.join(sorted(self.precisions))})"
+        return None
+
+    def check(self) -> None:
+        """Raise BackendUnavailableError when the backend cannot run here."""
+        reason = self.unavailable()
+        if reason is not None:
+            raise BackendUnavailableError(f"backend {self.short_spec()} is unavailable: {reason}")
+
+    def target_device(self) -> torch.device:
+        """Return the device the backend computes on (memory budgets for tiling are taken there)."""
+        return torch.device("cpu")
+
+    @abstractmethod
+    def prepare(self, module: nn.Module, shapes: ShapeRange) -> Runner:
+        """Return a runner for `module` (not modified) over inputs within `shapes`."""
+
+
+def fold_batchnorm(module: nn.Module) -> nn.Module:
+    """Return an eval-mode copy of `module` with every Conv2d -> BatchNorm2d pair inside an
+    nn.Sequential folded into one convolution (the BatchNorm becomes an identity)."""
+    folded = copy.deepcopy(module).eval()
+    for parent in folded.modules():
+        if not isinstance(parent, nn.Sequential):
+            continue
+        children = list(parent._modules.items())
+        for (_, conv), (bn_name, bn) in itertools.pairwise(children):
+            if isinstance(conv, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d) and bn.track_running_stats:
+                fused = torch.nn.utils.fusion.fuse_conv_bn_eval(conv, bn)
+                conv.weight, conv.bias = fused.weight, fused.bias
+                parent._modules[bn_name] = nn.Identity()
+    return folded
+
+
+def count_batchnorms(module: nn.Module) -> int:
+    """Return how many BatchNorm2d layers `module` holds."""
+    return sum(isinstance(m, nn.BatchNorm2d) for m in module.modules())
+
+
+def default_device() -> torch.device:
+    """Return cuda when a CUDA device is usable, else cpu."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")

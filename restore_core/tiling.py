@@ -1,0 +1,114 @@
+"""Tiled inference: run a fully convolutional network on overlapping tiles within a memory budget.
+
+Each tile is run with a margin of context as wide as the network's receptive radius; the margin
+is discarded (its pixels saw the tile's zero padding) and the tiles are blended with linear ramps
+over a further `blend` pixels. Every pixel that is kept was computed with its full receptive field,
+so the blended output equals the untiled one up to floating-point rounding.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from torch import nn
+
+Runner = Callable[[torch.Tensor], torch.Tensor]
+
+
+def receptive_radius(module: nn.Module) -> int:
+    """Upper bound on how far (in pixels) an output pixel sees: the sum of every conv's reach."""
+    radius = 0
+    for m in module.modules():
+        if isinstance(m, nn.Conv2d):
+            k = max(m.kernel_size)
+            radius += (k - 1) // 2 * max(m.dilation)
+    return radius
+
+
+def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
+    """Start offsets of tiles of `tile` pixels covering `length` with at least `overlap` shared."""
+    if length <= tile:
+        return [0]
+    stride = tile - overlap
+    if stride < 1:
+        raise ValueError(f"tile {tile} must exceed the overlap {overlap}")
+    starts = list(range(0, length - tile, stride))
+    starts.append(length - tile)
+    return starts
+
+
+def _ramp(size: int, start: int, length: int, margin: int, blend: int) -> torch.Tensor:
+    """Weights along one axis for a tile at `start`: zero over inner margins, then a linear ramp."""
+    w = torch.ones(size)
+    ramp = torch.arange(1, blend + 1, dtype=torch.float32) / (blend + 1)
+    if start > 0:
+        w[:margin] = 0
+        w[margin : margin + blend] = ramp
+    if start + size < length:
+        w[size - margin :] = 0
+        w[size - margin - blend : size - margin] = torch.minimum(w[size - margin - blend : size - margin],
+                                                                 ramp.flip(0))
+    return w
+
+
+def run_tiled(runner: Runner, x: torch.Tensor, tile: int, margin: int, blend: int = 8) -> torch.Tensor:
+    """Apply a size-preserving `runner` to `x` (N, C, H, W) tile by tile; equal to `runner(x)`."""
+    n, _, h, w = x.shape
+    overlap = 2 * margin + blend
+    if tile <= overlap:
+        raise ValueError(f"tile {tile} must be larger than twice the margin plus the blend ({overlap})")
+    if h <= tile and w <= tile:
+        return runner(x)
+    out: torch.Tensor | None = None
+    weight = torch.zeros(1, 1, h, w)
+    for y in tile_starts(h, tile, overlap):
+        for x0 in tile_starts(w, tile, overlap):
+            th, tw = min(tile, h), min(tile, w)
+            piece = runner(x[..., y : y + th, x0 : x0 + tw])
+            if piece.shape[-2:] != (th, tw):
+                raise ValueError(f"tiling needs a size-preserving network; got {tuple(piece.shape)} for {th}x{tw}")
+            if out is None:
+                out = torch.zeros(n, piece.shape[1], h, w, dtype=piece.dtype)
+            wy = _ramp(th, y, h, margin, blend)
+            wx = _ramp(tw, x0, w, margin, blend)
+            mask = (wy[:, None] * wx[None, :])[None, None]
+            out[..., y : y + th, x0 : x0 + tw] += piece * mask
+            weight[..., y : y + th, x0 : x0 + tw] += mask
+    if out is None:  # unreachable: tile_starts always yields a tile; kept for the type checker
+        return runner(x)
+    return out / weight
+
+
+def available_memory(device: torch.device) -> int:
+    """Bytes this process may reasonably use on `device` now (free GPU memory, or MemAvailable)."""
+    if device.type == "cuda":
+        free, _total = torch.cuda.mem_get_info(device)
+        return int(free)
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 4 << 30  # unknown platform: assume 4 GiB
+
+
+def bytes_per_pixel(module: nn.Module, element_size: int = 4) -> int:
+    """Rough peak activation bytes per pixel: a few live feature maps of the widest layer."""
+    widest = max((m.out_channels for m in module.modules() if isinstance(m, nn.Conv2d)), default=64)
+    return 4 * widest * element_size  # input and output of a conv, plus the residual and slack
+
+
+def auto_tile(module: nn.Module, shape: tuple[int, ...], device: torch.device, fraction: float = 0.25) -> int | None:
+    """Return a tile side that keeps activations within `fraction` of available memory, or None
+    when the whole image fits."""
+    n, _c, h, w = shape
+    per_pixel = bytes_per_pixel(module) * n
+    budget = available_memory(device) * fraction
+    if h * w * per_pixel <= budget:
+        return None
+    side = int(math.sqrt(budget / per_pixel)) // 8 * 8
+    return max(side, 4 * receptive_radius(module) + 64)
