@@ -18,6 +18,7 @@ from typing import ClassVar, Literal
 import torch
 from torch import nn
 
+from restore_core.errors import RestoreError
 from restore_core.interfaces import Component
 
 Precision = Literal["fp32", "fp16", "bf16"]
@@ -25,7 +26,7 @@ Runner = Callable[[torch.Tensor], torch.Tensor]
 DTYPES: dict[str, torch.dtype] = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 
 
-class BackendUnavailableError(RuntimeError):
+class BackendUnavailableError(RestoreError):
     """A backend cannot run on this machine (no CUDA, a package missing); the message says why."""
 
 

@@ -55,6 +55,60 @@ def _dataset(host: PluginHost, spec: str) -> Dataset:
     return open_dataset(host.registry("dataset"), spec)
 
 
+def _tile(value: str) -> int | str | None:
+    if value == "auto":
+        return "auto"
+    try:
+        size = int(value)
+    except ValueError:
+        raise UsageError(f"--tile must be a size in pixels, 0 (no tiling) or auto, not {value!r}") from None
+    if size < 0 or 0 < size < 64:
+        raise UsageError(f"--tile must be 0 (no tiling), auto, or at least 64 pixels, not {size}")
+    return size or None
+
+
+def _backends(host: PluginHost, specs: Sequence[str]) -> list[tuple[str, Any]]:
+    """Resolve --backend: names/specs, `all` (every available one) or `auto` (the fastest available)."""
+    registry = host.registry("backend")
+    names = _split(specs) or ["auto"]
+    if names in (["auto"], ["all"]):
+        available = []
+        for reg in registry:
+            backend = registry.build(reg.name)
+            if backend.unavailable() is None:
+                available.append((getattr(backend, "priority", 0), reg.name, backend))
+        if not available:
+            raise UsageError("no inference backend is available on this machine")
+        available.sort(key=lambda item: (-item[0], item[1]))
+        chosen = available[:1] if names == ["auto"] else available
+        return [(name, backend) for _, name, backend in chosen]
+    out = []
+    for spec in names:
+        backend = registry.build(spec)
+        backend.check()
+        out.append((spec, backend))
+    return out
+
+
+def _restorers(host: PluginHost, specs: Sequence[str], backends: list[tuple[str, Any]],
+               tile: int | str | None) -> list[Any]:
+    """One Named per restorer, or per (network restorer, backend) pair."""
+    from restore_core.network_restorer import NetworkRestorer
+    from restore_core.runner import Named
+
+    out = []
+    for spec in _split(specs):
+        first = host.registry("restorer").build(spec)
+        if not isinstance(first, NetworkRestorer):
+            out.append(Named(spec, first))
+            continue
+        for i, (label, backend) in enumerate(backends):
+            model = first if i == 0 else host.registry("restorer").build(spec)
+            model.configure_inference(backend, tile)  # type: ignore[arg-type]
+            out.append(Named(spec, model, label))
+    return out
+
+
 class RestoreGroup(click.Group):
     """The command group; its `main` turns every expected error into one line and an exit code."""
 
@@ -124,15 +178,19 @@ def cli() -> None:
               help="Crop every image to at most SIZE x SIZE (quick runs).")
 @click.option("--crop-at", type=click.Choice(["centre", "corner"]), default="centre", show_default=True,
               help="Where --crop takes its window.")
+@click.option("-b", "--backend", "backends", multiple=True, default=("auto",), show_default=True,
+              help="Inference backend(s) for network restorers: names, `all`, or `auto` (fastest available).")
+@click.option("--tile", default="auto", show_default=True,
+              help="Tile size in pixels for large images, 0 for none, auto from available memory.")
 @click.pass_context
 def bench(ctx: click.Context, restorers: tuple[str, ...], degradations: tuple[str, ...],
           datasets: tuple[str, ...], metrics: tuple[str, ...], fmt: str, seed: int,
-          limit: int | None, crop: int | None, crop_at: str) -> None:
-    """Score every restorer x degradation x dataset combination."""
+          limit: int | None, crop: int | None, crop_at: str, backends: tuple[str, ...], tile: str) -> None:
+    """Score every restorer x degradation x dataset (x backend) combination."""
     from restore_core.runner import Named, preflight, run_benchmark
 
     host = _host(ctx)
-    r = [Named(s, host.registry("restorer").build(s)) for s in _split(restorers)]
+    r = _restorers(host, restorers, _backends(host, backends), _tile(tile))
     d = [Named(s, host.registry("degradation").build(s)) for s in _split(degradations)]
     m = [Named(s, host.registry("metric").build(s)) for s in _split(metrics)]
     sets = [_dataset(host, s).limit(limit).cropped(crop, crop_at) for s in _split(datasets)]
@@ -156,7 +214,7 @@ def bench(ctx: click.Context, restorers: tuple[str, ...], degradations: tuple[st
 
 
 def _row(cell: Any, metrics: list[str]) -> dict[str, Any]:
-    row: dict[str, Any] = {"restorer": cell.restorer, "degradation": cell.degradation,
+    row: dict[str, Any] = {"restorer": cell.restorer, "backend": cell.backend, "degradation": cell.degradation,
                            "dataset": cell.dataset, "images": cell.images}
     for name in metrics:
         out, inp = cell.mean(name), cell.mean(name, of_input=True)
@@ -189,7 +247,8 @@ def _wide_console() -> Console:
 def _print_table(results: list[Any], metrics: list[str], seed: int) -> None:
     console = _wide_console()
     table = Table(title="restore bench", title_justify="left")
-    for col in ("restorer", "degradation", "dataset", "images"):
+    with_backend = any(c.backend for c in results)
+    for col in ("restorer", *(["backend"] if with_backend else []), "degradation", "dataset", "images"):
         table.add_column(col, justify="right" if col == "images" else "left")
     for name in metrics:
         table.add_column(f"{name} in", justify="right")
@@ -200,7 +259,7 @@ def _print_table(results: list[Any], metrics: list[str], seed: int) -> None:
     best = {name: max((c.mean(name) for c in done if c.mean(name) is not None), default=None)
             for name in metrics}
     for c in done:
-        cells = [c.restorer, c.degradation, c.dataset, str(c.images)]
+        cells = [c.restorer, *([c.backend or "-"] if with_backend else []), c.degradation, c.dataset, str(c.images)]
         for name in metrics:
             out, inp = c.mean(name), c.mean(name, of_input=True)
             digits = 2 if name.startswith("psnr") else 4
@@ -240,7 +299,7 @@ def list_components(ctx: click.Context) -> None:
     """List degradations, restorers, metrics and datasets with the plugin each comes from."""
     host = _host(ctx)
     console = _wide_console()
-    for kind in ("degradation", "restorer", "metric", "dataset"):
+    for kind in ("degradation", "restorer", "metric", "dataset", "backend"):
         table = Table(title=f"{kind}s", title_justify="left")
         for col in ("name", "also", "description", "plugin"):
             table.add_column(col)
@@ -248,7 +307,11 @@ def list_components(ctx: click.Context) -> None:
             also = [*reg.aliases]
             if reg.shorthand:
                 also.append(f"{reg.name}<{reg.shorthand}>")
-            table.add_row(reg.name, ", ".join(also), reg.description, reg.plugin)
+            description = reg.description
+            if kind == "backend":
+                reason = host.registry("backend").build(reg.name).unavailable()
+                description += f" [red](unavailable: {reason})[/]" if reason else " [green](available)[/]"
+            table.add_row(reg.name, ", ".join(also), description, reg.plugin)
         if kind == "dataset":
             table.add_row("PATH", "", "any folder of PNG, JPEG, BMP or TIFF images", "")
         console.print(table)
@@ -324,16 +387,20 @@ def plugins(ctx: click.Context) -> None:
 @click.option("--sigma", type=float, default=None, help="Noise sigma (0-255) of real noisy inputs.")
 @click.option("--scale", type=int, default=None, help="Up-sampling factor for super-resolution.")
 @click.option("--seed", default=0, show_default=True, help="Seed for --degrade.")
+@click.option("-b", "--backend", default="auto", show_default=True, help="Inference backend for network restorers.")
+@click.option("--tile", default="auto", show_default=True,
+              help="Tile size in pixels for large images, 0 for none, auto from available memory.")
 @click.pass_context
 def run(ctx: click.Context, restorer: str, inputs: tuple[str, ...], output: Path,
-        degrade_spec: str | None, sigma: float | None, scale: int | None, seed: int) -> None:
+        degrade_spec: str | None, sigma: float | None, scale: int | None, seed: int, backend: str,
+        tile: str) -> None:
     """Restore images (files or folders) and write PNGs."""
     from restore_core.imageio import list_images, read_image, write_png
     from restore_core.interfaces import DENOISING, SUPER_RESOLUTION, DegradationInfo
     from restore_core.seeding import image_generator
 
     host = _host(ctx)
-    model = host.registry("restorer").build(restorer)
+    model = _restorers(host, [restorer], _backends(host, [backend])[:1], _tile(tile))[0].component
     degradation = host.registry("degradation").build(degrade_spec) if degrade_spec else None
     files: list[Path] = []
     for item in inputs:

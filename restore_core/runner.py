@@ -26,6 +26,7 @@ class CellResult:
     restorer: str
     degradation: str
     dataset: str
+    backend: str | None = None
     images: int = 0
     scores: dict[str, list[float]] = field(default_factory=dict)  # metric -> per image, restored
     input_scores: dict[str, list[float]] = field(default_factory=dict)  # metric -> per image, degraded
@@ -50,6 +51,7 @@ class Named:
 
     label: str
     component: object
+    backend: str | None = None  # the backend a network restorer runs on (None: not a network)
 
 
 ProgressFn = Callable[[str, int], None]
@@ -68,7 +70,7 @@ def run_benchmark(
     for dataset in datasets:
         for deg in degradations:
             degradation: Degradation = deg.component  # type: ignore[assignment]
-            cells = {r.label: CellResult(r.label, deg.label, dataset.name) for r in restorers}
+            cells = {id(r): CellResult(r.label, deg.label, dataset.name, r.backend) for r in restorers}
             active = list(restorers)
             for index, (image_id, clean) in enumerate(dataset):
                 gen = image_generator(seed, image_id, degradation.spec())
@@ -76,7 +78,7 @@ def run_benchmark(
                 inputs = _input_scores(metrics, degraded)
                 for named in list(active):
                     restorer: Restorer = named.component  # type: ignore[assignment]
-                    cell = cells[named.label]
+                    cell = cells[id(named)]
                     reason = restorer.supports(degraded.info, clean.shape[1])
                     if reason is not None:
                         cell.skipped = reason
@@ -103,7 +105,7 @@ def run_benchmark(
                 if on_image is not None:
                     on_image(f"{dataset.name} {deg.label} {image_id}", len(active))
             for named in restorers:
-                cell = cells[named.label]
+                cell = cells[id(named)]
                 if cell.skipped:
                     cell.images, cell.scores, cell.input_scores, cell.seconds = 0, {}, {}, []
                 results.append(cell)
