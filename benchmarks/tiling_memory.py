@@ -68,7 +68,8 @@ def main() -> None:
               "max_8bit_difference": int(np.abs(a - b).max())}
     atomic_write_text(ns.out.with_suffix(".json"), json.dumps(record, indent=1) + "\n")
     text = (f"# Tiled inference memory\n\nCommand: `{record['command']}`, recorded {record['date']}.\n\n"
-            f"`restore run {ns.restorer} --backend {ns.backend}` on a {record['image']} image, each in a fresh process:\n\n"
+            f"`restore run {ns.restorer} --backend {ns.backend}` on a {record['image']} image, "
+            "each in a fresh process:\n\n"
             "| tiling | peak RSS (MiB) | wall s |\n|---|---:|---:|\n"
             f"| none (`--tile 0`) | {results['0']['peak_rss_mib']} | {results['0']['seconds']} |\n"
             f"| auto | {results['auto']['peak_rss_mib']} | {results['auto']['seconds']} |\n\n"
