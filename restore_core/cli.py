@@ -161,15 +161,17 @@ def cli() -> None:
 # ----------------------------------------------------------------------------------------- bench
 
 
-@cli.command()
-@click.option("-r", "--restorer", "restorers", multiple=True, required=True,
+@cli.group(invoke_without_command=True)
+@click.option("-r", "--restorer", "restorers", multiple=True,
               help="Restorer spec(s), e.g. dncnn,identity or dncnn:layers=7.")
-@click.option("-d", "--degradation", "degradations", multiple=True, required=True,
+@click.option("-d", "--degradation", "degradations", multiple=True,
               help="Degradation spec(s), e.g. gaussian25 or x3.")
 @click.option("--dataset", "datasets", multiple=True, default=(DEFAULT_DATASET,), show_default=True,
               help="Dataset name(s) (see `restore datasets`) or folder path(s).")
 @click.option("-m", "--metric", "metrics", multiple=True, default=("psnr", "ssim"), show_default=True,
               help="Metric spec(s).")
+@click.option("--suite", type=click.Path(path_type=Path), default=None,
+              help="A TOML suite naming the matrix (benchmarks/*.toml); options given here win.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
               show_default=True, help="Output format on standard output.")
 @click.option("--seed", default=0, show_default=True, help="Seed the per-image degradations derive from.")
@@ -182,28 +184,68 @@ def cli() -> None:
               help="Inference backend(s) for network restorers: names, `all`, or `auto` (fastest available).")
 @click.option("--tile", default="auto", show_default=True,
               help="Tile size in pixels for large images, 0 for none, auto from available memory.")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Run directory for the results store (default: a new one under ./restore-runs/).")
+@click.option("--resume", is_flag=True, help="Continue the run in --out, skipping what it already holds.")
 @click.pass_context
 def bench(ctx: click.Context, restorers: tuple[str, ...], degradations: tuple[str, ...],
-          datasets: tuple[str, ...], metrics: tuple[str, ...], fmt: str, seed: int,
-          limit: int | None, crop: int | None, crop_at: str, backends: tuple[str, ...], tile: str) -> None:
-    """Score every restorer x degradation x dataset (x backend) combination."""
+          datasets: tuple[str, ...], metrics: tuple[str, ...], suite: Path | None, fmt: str, seed: int,
+          limit: int | None, crop: int | None, crop_at: str, backends: tuple[str, ...], tile: str,
+          out: Path | None, resume: bool) -> None:
+    """Score every restorer x degradation x dataset (x backend) combination; store and print it.
+
+    Subcommands: `restore bench compare RUN_A RUN_B`, `restore bench report RUN`.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from restore_core.results_store import RunStore, default_run_dir, environment, latest, read_results, result_key
     from restore_core.runner import Named, preflight, run_benchmark
 
+    if suite is not None:
+        from restore_core.suites import load_suite
+
+        loaded = load_suite(suite)
+
+        def given(name: str) -> bool:
+            return ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
+
+        restorers = restorers if given("restorers") else loaded.restorers
+        degradations = degradations if given("degradations") else loaded.degradations
+        datasets = datasets if given("datasets") else loaded.datasets
+        metrics = metrics if given("metrics") or not loaded.metrics else loaded.metrics
+        backends = backends if given("backends") or not loaded.backends else loaded.backends
+        seed = seed if given("seed") or loaded.seed is None else loaded.seed
+    if not _split(restorers):
+        raise UsageError("bench needs --restorer (or a --suite that names restorers)")
+    if not _split(degradations):
+        raise UsageError("bench needs --degradation (or a --suite that names degradations)")
+    if resume and out is None:
+        raise UsageError("--resume needs --out DIR naming the run to continue")
     host = _host(ctx)
     r = _restorers(host, restorers, _backends(host, backends), _tile(tile))
     d = [Named(s, host.registry("degradation").build(s)) for s in _split(degradations)]
     m = [Named(s, host.registry("metric").build(s)) for s in _split(metrics)]
     sets = [_dataset(host, s).limit(limit).cropped(crop, crop_at) for s in _split(datasets)]
-    if not r or not d or not m or not sets:
-        raise UsageError("bench needs at least one restorer, degradation, metric and dataset")
+    if not m or not sets:
+        raise UsageError("bench needs at least one metric and one dataset")
+    matrix = {"restorers": [[x.label, x.backend] for x in r], "degradations": [x.label for x in d],
+              "datasets": [x.name for x in sets], "metrics": [x.label for x in m], "seed": seed,
+              "limit": limit, "crop": crop, "crop_at": crop_at if crop else None}
+    run_dir = out if out is not None else default_run_dir(Path(os.environ.get("RESTORE_RUNS", "restore-runs")))
+    manifest = {"matrix": matrix, "suite": str(suite) if suite else None, "tile": tile,
+                "command": "restore " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["bench"] else None,
+                "environment": environment(),
+                "plugins": [{"name": p.name, "distribution": p.distribution, "version": p.version}
+                            for p in host.plugins()]}
     channels = sorted({ds.load(0).shape[1] for ds in sets if len(ds)})
     preflight(r, d, channels)
-    total = sum(len(ds) for ds in sets) * len(d)
-    with _progress(fmt == "table") as progress:
-        task = progress.add_task("bench", total=total)
-        results = run_benchmark(r, d, sets, m, seed=seed,
-                                on_image=lambda label, _n: progress.update(task, advance=1,
-                                                                           description=label))
+    with RunStore.create(run_dir, manifest, resume) as store:
+        done = {result_key(rec): rec for rec in latest(read_results(run_dir))} if resume else {}
+        total = sum(len(ds) for ds in sets) * len(d)
+        with _progress(fmt == "table") as progress:
+            task = progress.add_task("bench", total=total)
+            results = run_benchmark(r, d, sets, m, seed=seed, store=store, done=done, samples=run_dir / "samples",
+                                    on_image=lambda label, _n: progress.update(task, advance=1, description=label))
     rows = [_row(c, [x.label for x in m]) for c in results]
     if fmt == "json":
         click.echo(json.dumps(rows, indent=2))
@@ -211,6 +253,54 @@ def bench(ctx: click.Context, restorers: tuple[str, ...], degradations: tuple[st
         click.echo(_csv(rows), nl=False)
     else:
         _print_table(results, [x.label for x in m], seed)
+    stderr.print(f"[dim]results stored in {run_dir}[/]")
+
+
+@bench.command("compare")
+@click.argument("run_a", type=click.Path(path_type=Path))
+@click.argument("run_b", type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def bench_compare(run_a: Path, run_b: Path, fmt: str) -> None:
+    """Print the per-cell differences between two runs (B minus A)."""
+    from restore_core.reports import compare_runs
+
+    rows = compare_runs(run_a, run_b)
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2))
+        return
+    metrics = sorted({k[: -len("_a")] for row in rows for k in row if k.endswith("_a")})
+    table = Table(title=f"{run_b} minus {run_a}", title_justify="left")
+    for col in ("restorer", "backend", "degradation", "dataset", "images"):
+        table.add_column(col)
+    for name in metrics:
+        table.add_column(f"{name} A", justify="right")
+        table.add_column(f"{name} B", justify="right")
+        table.add_column("diff", justify="right")
+    for row in rows:
+        cells = [row["restorer"], row["backend"] or "-", row["degradation"], row["dataset"],
+                 f"{row['images_a']}/{row['images_b']}"]
+        for name in metrics:
+            a, b = row.get(f"{name}_a"), row.get(f"{name}_b")
+            digits = 2 if name.startswith("psnr") or name.startswith("seconds") else 4
+            diff = "-" if a is None or b is None else f"{b - a:+.{digits + 1}f}"
+            cells += [_fmt(a, digits), _fmt(b, digits), diff]
+        table.add_row(*cells)
+    _wide_console().print(table)
+
+
+@bench.command("report")
+@click.argument("run", type=click.Path(path_type=Path))
+@click.option("--html", "html_out", is_flag=True, help="Write report.html (self-contained).")
+@click.option("--markdown", "md_out", is_flag=True, help="Write report.md with PNG plots beside it.")
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Folder for the report (default: RUN).")
+def bench_report(run: Path, html_out: bool, md_out: bool, out: Path | None) -> None:
+    """Write a report of a run: summary and per-image tables, comparison grids, plots."""
+    from restore_core.reports import write_report
+
+    if not html_out and not md_out:
+        html_out = True
+    for path in write_report(run, out or run, html=html_out, markdown=md_out):
+        click.echo(str(path))
 
 
 def _row(cell: Any, metrics: list[str]) -> dict[str, Any]:
@@ -222,6 +312,8 @@ def _row(cell: Any, metrics: list[str]) -> dict[str, Any]:
         row[f"{name}_input"] = _round(inp)
         row[f"{name}_gain"] = _round(out - inp) if out is not None and inp is not None else None
     row["seconds_per_image"] = _round(cell.seconds_per_image)
+    row["megapixels_per_second"] = _round(cell.megapixels_per_second)
+    row["peak_memory_mib"] = cell.peak_memory_mib
     row["skipped"] = cell.skipped
     return row
 

@@ -1,27 +1,38 @@
-"""The benchmark runner: every restorer x degradation x dataset, scored by every metric.
+"""The benchmark runner: every restorer x degradation x dataset (x backend), scored by every metric.
 
 Each image's degradation is generated once from a generator derived from (seed, image id,
 degradation spec) and shared by every restorer, so rows of a table are directly comparable.
+Timing covers `restore` alone (no I/O, degradation or scoring), after one untimed warm-up per
+cell; on CUDA the backend's copy back to the CPU synchronises. With a results store, every image's
+result is appended as it is measured and a resumed run skips what the store already holds.
 """
 
 from __future__ import annotations
 
+import json
+import re
+import resource
 import statistics
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import torch
 
+from restore_core.atomic_files import atomic_write_text
 from restore_core.datasets import Dataset
 from restore_core.errors import IncompatibleError
-from restore_core.interfaces import Degradation, Metric, Restorer
+from restore_core.interfaces import Degradation, Degraded, Restorer
+from restore_core.results_store import Key, RunStore
 from restore_core.seeding import image_generator
 
 
 @dataclass
 class CellResult:
-    """The scores of one (restorer, degradation, dataset) combination."""
+    """The scores of one (restorer, backend, degradation, dataset) combination."""
 
     restorer: str
     degradation: str
@@ -31,8 +42,10 @@ class CellResult:
     scores: dict[str, list[float]] = field(default_factory=dict)  # metric -> per image, restored
     input_scores: dict[str, list[float]] = field(default_factory=dict)  # metric -> per image, degraded
     seconds: list[float] = field(default_factory=list)
+    pixels: list[int] = field(default_factory=list)
     image_ids: list[str] = field(default_factory=list)
     skipped: str | None = None
+    peak_memory_mib: float | None = None
 
     def mean(self, metric: str, of_input: bool = False) -> float | None:
         """Return the mean of `metric` over images (None when not measured)."""
@@ -41,8 +54,28 @@ class CellResult:
 
     @property
     def seconds_per_image(self) -> float | None:
-        """Return the mean restore time per image, excluding I/O, degradation and scoring."""
-        return statistics.fmean(self.seconds) if self.seconds else None
+        """Return the median restore time per image, excluding I/O, degradation and scoring."""
+        return statistics.median(self.seconds) if self.seconds else None
+
+    @property
+    def megapixels_per_second(self) -> float | None:
+        """Return output megapixels restored per second of restore time."""
+        total = sum(self.seconds)
+        return sum(self.pixels) / total / 1e6 if total > 0 else None
+
+    def add(self, record: dict[str, Any]) -> None:
+        """Fold one per-image result record into the cell."""
+        self.images += 1
+        self.image_ids.append(record["image"])
+        for name, value in record["metrics"].items():
+            self.scores.setdefault(name, []).append(value)
+        for name, value in record["input_metrics"].items():
+            if value is not None:
+                self.input_scores.setdefault(name, []).append(value)
+        self.seconds.append(record["seconds"])
+        self.pixels.append(record["pixels"])
+        if record.get("peak_memory_mib") is not None:
+            self.peak_memory_mib = max(self.peak_memory_mib or 0.0, record["peak_memory_mib"])
 
 
 @dataclass(frozen=True)
@@ -55,6 +88,7 @@ class Named:
 
 
 ProgressFn = Callable[[str, int], None]
+SKIPPED = "*skipped*"  # the image id under which a store records that a whole cell was skipped
 
 
 def run_benchmark(
@@ -64,18 +98,47 @@ def run_benchmark(
     metrics: Sequence[Named],
     seed: int = 0,
     on_image: ProgressFn | None = None,
+    store: RunStore | None = None,
+    done: dict[Key, dict[str, Any]] | None = None,
+    samples: Path | None = None,
 ) -> list[CellResult]:
-    """Evaluate every combination; incompatible ones come back with `skipped` set."""
+    """Evaluate every combination; incompatible ones come back with `skipped` set.
+
+    `done` holds results already in the store (by key); those images are not recomputed.
+    `samples`, when given, receives PNG crops of the first image of each dataset and degradation.
+    """
+    done = done or {}
     results: list[CellResult] = []
     for dataset in datasets:
         for deg in degradations:
             degradation: Degradation = deg.component  # type: ignore[assignment]
             cells = {id(r): CellResult(r.label, deg.label, dataset.name, r.backend) for r in restorers}
-            active = list(restorers)
-            for index, (image_id, clean) in enumerate(dataset):
-                gen = image_generator(seed, image_id, degradation.spec())
-                degraded = degradation.degrade(clean, [gen])
+            warmed: set[int] = set()
+            active = []
+            for named in restorers:
+                skipped = done.get((named.label, named.backend, deg.label, dataset.name, SKIPPED))
+                if skipped is not None:
+                    cells[id(named)].skipped = skipped["skipped"]
+                else:
+                    active.append(named)
+            for index, record in enumerate(dataset.records):
+                image_id = record.image_id
+                pending = []
+                for named in active:
+                    previous = done.get((named.label, named.backend, deg.label, dataset.name, image_id))
+                    if previous is not None:
+                        cells[id(named)].add(previous)
+                    else:
+                        pending.append(named)
+                want_samples = samples is not None and index == 0 and not _has_samples(samples, dataset.name, deg.label)
+                if not pending and not want_samples:
+                    if on_image is not None:
+                        on_image(f"{dataset.name} {deg.label} {image_id} (stored)", len(active))
+                    continue
+                clean = dataset.load(index)
+                degraded = degradation.degrade(clean, [image_generator(seed, image_id, degradation.spec())])
                 inputs = _input_scores(metrics, degraded)
+                outputs: dict[str, torch.Tensor] = {}
                 for named in list(active):
                     restorer: Restorer = named.component  # type: ignore[assignment]
                     cell = cells[id(named)]
@@ -83,42 +146,124 @@ def run_benchmark(
                     if reason is not None:
                         cell.skipped = reason
                         active.remove(named)
+                        if store is not None:
+                            store.append(_record(named, deg.label, dataset.name, SKIPPED) | {"skipped": reason})
                         continue
-                    if index == 0:
+                    if named not in pending:
+                        if want_samples:
+                            outputs[_display(named)] = restorer.restore(degraded.image, degraded.info)
+                        continue
+                    if id(named) not in warmed:
                         restorer.restore(degraded.image, degraded.info)  # warm-up, untimed
-                    start = time.perf_counter()
-                    out = restorer.restore(degraded.image, degraded.info)
-                    cell.seconds.append(time.perf_counter() - start)
+                        warmed.add(id(named))
+                    out, seconds, peak = _timed_restore(restorer, degraded)
                     if out.shape != degraded.target.shape:
                         raise IncompatibleError(
                             f"{named.label} returned {tuple(out.shape)} for a target of "
                             f"{tuple(degraded.target.shape)} on {dataset.name}/{image_id}"
                         )
-                    cell.images += 1
-                    cell.image_ids.append(image_id)
-                    for m in metrics:
-                        metric: Metric = m.component  # type: ignore[assignment]
-                        value = float(metric.measure(out, degraded.target, degraded.info)[0])
-                        cell.scores.setdefault(m.label, []).append(value)
-                        if inputs[m.label] is not None:
-                            cell.input_scores.setdefault(m.label, []).append(inputs[m.label])
+                    result = _record(named, deg.label, dataset.name, image_id) | {
+                        "metrics": {m.label: float(m.component.measure(out, degraded.target,  # type: ignore[attr-defined]
+                                                                       degraded.info)[0]) for m in metrics},
+                        "input_metrics": inputs, "seconds": seconds,
+                        "pixels": int(out.shape[-1] * out.shape[-2] * out.shape[0]), "peak_memory_mib": peak,
+                    }
+                    if store is not None:
+                        store.append(result)
+                    cell.add(result)
+                    outputs[_display(named)] = out
+                if want_samples and samples is not None:
+                    save_samples(samples, dataset.name, deg.label, image_id, degraded, outputs)
                 if on_image is not None:
                     on_image(f"{dataset.name} {deg.label} {image_id}", len(active))
             for named in restorers:
                 cell = cells[id(named)]
                 if cell.skipped:
-                    cell.images, cell.scores, cell.input_scores, cell.seconds = 0, {}, {}, []
+                    cell.images, cell.scores, cell.input_scores, cell.seconds, cell.pixels = 0, {}, {}, [], []
                 results.append(cell)
     return results
 
 
-def _input_scores(metrics: Sequence[Named], degraded) -> dict[str, float | None]:
+def _record(named: Named, degradation: str, dataset: str, image: str) -> dict[str, Any]:
+    return {"restorer": named.label, "backend": named.backend, "degradation": degradation, "dataset": dataset,
+            "image": image}
+
+
+def _display(named: Named) -> str:
+    return named.label if named.backend is None else f"{named.label} [{named.backend}]"
+
+
+def _timed_restore(restorer: Restorer, degraded: Degraded) -> tuple[torch.Tensor, float, float | None]:
+    """Restore once; return the output, the seconds it took and the peak memory in MiB."""
+    cuda = torch.cuda.is_available()
+    if cuda:
+        torch.cuda.reset_peak_memory_stats()
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    out = restorer.restore(degraded.image, degraded.info)
+    if cuda:
+        torch.cuda.synchronize()
+    seconds = time.perf_counter() - start
+    if cuda:
+        peak = torch.cuda.max_memory_allocated() / 2**20
+    else:  # the process's peak resident memory so far (kB on Linux, bytes on macOS)
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        peak = rss / 2**20 if sys.platform == "darwin" else rss / 2**10
+    return out, seconds, round(peak, 1)
+
+
+def _input_scores(metrics: Sequence[Named], degraded: Degraded) -> dict[str, float | None]:
     """Score the degraded input itself where it has the target's size (not for super-resolution)."""
     if degraded.image.shape != degraded.target.shape:
         return {m.label: None for m in metrics}
     clipped = degraded.image.clamp(0.0, 1.0)
     return {m.label: float(m.component.measure(clipped, degraded.target, degraded.info)[0])  # type: ignore[attr-defined]
             for m in metrics}
+
+
+# ---------------------------------------------------------------------------------- samples
+
+SAMPLE_SIDE = 160
+
+
+def sample_dir(root: Path, dataset: str, degradation: str) -> Path:
+    """The folder of one (dataset, degradation)'s sample crops."""
+    return root / _slug(dataset) / _slug(degradation)
+
+
+def _has_samples(root: Path, dataset: str, degradation: str) -> bool:
+    return (sample_dir(root, dataset, degradation) / "info.json").is_file()
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.=-]+", "_", Path(text).name if "/" in text else text)[:80] or "_"
+
+
+def save_samples(root: Path, dataset: str, degradation: str, image_id: str, degraded: Degraded,
+                 outputs: dict[str, torch.Tensor]) -> None:
+    """Write centre crops of the clean, degraded and restored images (degraded shown at full size)."""
+    from restore_core.imageio import write_png
+
+    folder = sample_dir(root, dataset, degradation)
+    target = degraded.target
+    h, w = target.shape[-2:]
+    side = min(SAMPLE_SIDE, h, w)
+    y, x = (h - side) // 2, (w - side) // 2
+
+    def crop(t: torch.Tensor) -> torch.Tensor:
+        return t[..., y : y + side, x : x + side].clamp(0, 1)
+
+    shown = degraded.image
+    if shown.shape[-2:] != target.shape[-2:]:  # super-resolution input: nearest-neighbour to the target size
+        shown = torch.nn.functional.interpolate(shown, size=(h, w), mode="nearest")
+    write_png(folder / "clean.png", crop(target))
+    write_png(folder / "degraded.png", crop(shown))
+    names = {}
+    for name, out in outputs.items():
+        names[name] = f"restored-{_slug(name)}.png"
+        write_png(folder / names[name], crop(out))
+    # written last: its presence means the samples are complete
+    atomic_write_text(folder / "info.json", json.dumps({"image": image_id, "crop": [y, x, side], "restored": names}))
 
 
 def preflight(restorers: Sequence[Named], degradations: Sequence[Named], channels: Sequence[int]) -> None:
@@ -132,8 +277,3 @@ def preflight(restorers: Sequence[Named], degradations: Sequence[Named], channel
                 restorer: Restorer = named.component  # type: ignore[assignment]
                 if restorer.supports(info, c) is None:
                     restorer.prepare(info, c)
-
-
-def default_threads() -> int:
-    """Return the torch thread count used (recorded with results)."""
-    return torch.get_num_threads()

@@ -12,6 +12,12 @@ from tests_support import SHARED
 from restore_core.plugin_host import PluginHost, default_host
 
 
+@pytest.fixture(autouse=True)
+def _runs_in_tmp(tmp_path_factory, monkeypatch) -> None:
+    """Benchmark runs a test makes without --out go to a temporary folder, not the checkout."""
+    monkeypatch.setenv("RESTORE_RUNS", str(tmp_path_factory.mktemp("runs")))
+
+
 @pytest.fixture(scope="session")
 def host() -> PluginHost:
     """The process-wide host with every installed plugin."""

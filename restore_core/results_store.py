@@ -1,0 +1,180 @@
+"""The results store of a benchmark run: a directory that survives interruption.
+
+Layout of a run directory:
+
+- `manifest.json`: what was asked (the matrix, seed, options), the versions of the package and of
+  every plugin, the git commit when run from a checkout, the hardware and torch threads; written
+  atomically when the run starts.
+- `results.jsonl`: one JSON object per (restorer, backend, degradation, dataset, image), appended
+  with a single `write` of a whole line and flushed to disk, so a killed process (even `kill -9`)
+  loses at most the image in flight; a torn last line (power loss) is ignored when reading.
+- `samples/`: small PNG crops (clean, degraded, each restorer) of the first image of every
+  dataset and degradation, for the visual comparison grids of `restore bench report`.
+- `.lock`: held with `flock` while a process writes the run, so two runs cannot write one store.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import json
+import os
+import platform
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from restore_core.atomic_files import atomic_write_text
+from restore_core.errors import RestoreError, UsageError
+
+MANIFEST = "manifest.json"
+RESULTS = "results.jsonl"
+SAMPLES = "samples"
+LOCK = ".lock"
+
+Key = tuple[str, str | None, str, str, str]  # restorer, backend, degradation, dataset, image id
+
+
+class StoreError(RestoreError):
+    """A results store is missing, locked by another run, or was made by a different matrix."""
+
+
+@dataclass
+class RunStore:
+    """An open run directory: append results, read what is already there."""
+
+    path: Path
+    manifest: dict[str, Any]
+    _lock_fd: int | None = field(default=None, repr=False)
+    _fd: int | None = field(default=None, repr=False)
+
+    @classmethod
+    def create(cls, path: Path, manifest: dict[str, Any], resume: bool) -> RunStore:
+        """Open `path` for writing: new (it must not hold a run) or resumed (its matrix must match)."""
+        path.mkdir(parents=True, exist_ok=True)
+        store = cls(path, manifest)
+        store._lock()
+        existing = path / MANIFEST
+        if existing.is_file():
+            if not resume:
+                store.close()
+                raise UsageError(f"{path} already holds a run; add --resume to continue it or choose another --out")
+            old = json.loads(existing.read_text())
+            if old.get("matrix") != manifest.get("matrix"):
+                store.close()
+                raise StoreError(f"{path} holds a run of a different matrix; resume it with the same options "
+                                 f"(it was: {json.dumps(old.get('matrix'), sort_keys=True)[:300]})")
+            store.manifest = {**old, "resumed": [*old.get("resumed", []), _now()]}
+        atomic_write_text(existing, json.dumps(store.manifest, indent=1, sort_keys=True) + "\n")
+        store._fd = os.open(path / RESULTS, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        return store
+
+    def _lock(self) -> None:
+        self._lock_fd = os.open(self.path / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(self._lock_fd, 64, 0).decode(errors="replace").strip() or "another process"
+            os.close(self._lock_fd)
+            self._lock_fd = None
+            raise StoreError(f"{self.path} is being written by {holder}; wait for it or use another --out") from None
+        os.ftruncate(self._lock_fd, 0)
+        os.pwrite(self._lock_fd, f"pid {os.getpid()}".encode(), 0)
+
+    def append(self, record: dict[str, Any]) -> None:
+        """Append one result line with a single write, then flush it to disk."""
+        if self._fd is None:
+            raise StoreError(f"{self.path} is not open for writing")
+        line = (json.dumps(record, sort_keys=True) + "\n").encode()
+        os.write(self._fd, line)
+        os.fsync(self._fd)
+
+    def close(self) -> None:
+        """Release the file and the lock."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        if self._lock_fd is not None:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def __enter__(self) -> RunStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def read_results(path: Path) -> list[dict[str, Any]]:
+    """Every complete result line of a run (a torn last line is skipped)."""
+    file = path / RESULTS
+    if not file.is_file():
+        return []
+    out = []
+    for line in file.read_text().splitlines():
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue  # a line cut short by a crash mid-write: the image is simply redone
+    return out
+
+
+def read_manifest(path: Path) -> dict[str, Any]:
+    """The manifest of a run directory, or a StoreError naming what is wrong."""
+    file = path / MANIFEST
+    if not file.is_file():
+        raise StoreError(f"{path} is not a benchmark run (no {MANIFEST})")
+    return json.loads(file.read_text())
+
+
+def result_key(record: dict[str, Any]) -> Key:
+    """The identity of one result line."""
+    return (record["restorer"], record.get("backend"), record["degradation"], record["dataset"], record["image"])
+
+
+def latest(records: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """One record per key, the last written winning (a redone image replaces its earlier line)."""
+    seen: dict[Key, dict[str, Any]] = {}
+    for record in records:
+        seen[result_key(record)] = record
+    return iter(seen.values())
+
+
+def default_run_dir(root: Path = Path("restore-runs")) -> Path:
+    """A fresh timestamped directory under `root`."""
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    candidate = root / stamp
+    n = 1
+    while candidate.exists():
+        n += 1
+        candidate = root / f"{stamp}-{n}"
+    return candidate
+
+
+def environment() -> dict[str, Any]:
+    """Hardware, versions and the git commit, for the manifest."""
+    import importlib.metadata as md
+
+    import torch
+
+    commit = None
+    with contextlib.suppress(OSError, subprocess.SubprocessError):  # no git, or not a checkout
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
+                                cwd=Path(__file__).resolve().parent, check=False).stdout.strip() or None
+    try:
+        version = md.version("restore-framework")
+    except md.PackageNotFoundError:
+        version = "unknown"
+    return {"restore": version, "torch": torch.__version__, "python": platform.python_version(),
+            "machine": f"{platform.machine()} {platform.processor() or ''}".strip(), "cpu_count": os.cpu_count(),
+            "torch_threads": torch.get_num_threads(),
+            "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
+            "git_commit": commit, "started": _now()}
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")

@@ -1,0 +1,73 @@
+"""Benchmark suites: a short TOML file naming a matrix, so a standard evaluation is one argument.
+
+    name = "denoise-gray"
+    description = "Set12 and BSD68 at sigma 15, 25 and 50"
+    restorers = ["dncnn", "nlm", "identity"]
+    degradations = ["gaussian15", "gaussian25", "gaussian50"]
+    datasets = ["set12", "bsd68"]
+    metrics = ["psnr", "ssim"]      # optional, default psnr and ssim
+    backends = ["auto"]             # optional
+    seed = 0                        # optional
+
+Options given on the command line win over the suite's.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+from restore_core.errors import UsageError
+
+_LISTS = ("restorers", "degradations", "datasets", "metrics", "backends")
+
+
+@dataclass(frozen=True)
+class Suite:
+    """A named benchmark matrix read from TOML."""
+
+    name: str
+    description: str = ""
+    restorers: tuple[str, ...] = ()
+    degradations: tuple[str, ...] = ()
+    datasets: tuple[str, ...] = ()
+    metrics: tuple[str, ...] = ()
+    backends: tuple[str, ...] = ()
+    seed: int | None = None
+
+
+def load_suite(path: str | os.PathLike[str]) -> Suite:
+    """Read and validate a suite file; every problem is one UsageError naming the file."""
+    p = Path(path)
+    try:
+        data = tomllib.loads(p.read_text())
+    except FileNotFoundError:
+        raise UsageError(f"suite {p}: no such file") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise UsageError(f"suite {p}: not valid TOML ({exc})") from None
+    unknown = set(data) - {"name", "description", "seed", *_LISTS}
+    if unknown:
+        raise UsageError(f"suite {p}: unknown key(s) {', '.join(sorted(unknown))}")
+    values: dict[str, object] = {}
+    for key in _LISTS:
+        value = data.get(key, [])
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise UsageError(f"suite {p}: {key} must be a list of strings")
+        values[key] = tuple(value)
+    for key in ("restorers", "degradations", "datasets"):
+        if not values[key]:
+            raise UsageError(f"suite {p}: {key} must name at least one entry")
+    seed = data.get("seed")
+    if seed is not None and not isinstance(seed, int):
+        raise UsageError(f"suite {p}: seed must be an integer")
+    return Suite(name=str(data.get("name", p.stem)), description=str(data.get("description", "")),
+                 seed=seed, **values)  # type: ignore[arg-type]
