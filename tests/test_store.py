@@ -1,0 +1,230 @@
+"""The results store, resume, kill -9 safety, locking, compare, reports and suites."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import types
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from restore_core import DENOISING, Restorer, hookimpl
+from restore_core.cli import cli
+from restore_core.errors import UsageError
+from restore_core.plugin_host import PluginHost
+from restore_core.results_store import RunStore, StoreError, read_results
+from restore_core.suites import load_suite
+
+ROOT = Path(__file__).resolve().parents[1]
+CALLS: list[str] = []
+
+
+class CountingBlur(Restorer):
+    """A 3x3 box blur that counts its calls, so tests can see whether work was done."""
+
+    name = "counting-blur"
+    tasks = frozenset({DENOISING})
+
+    def restore(self, degraded, info):
+        import torch.nn.functional as F
+
+        CALLS.append("restore")
+        x = F.pad(degraded.clamp(0, 1), (1, 1, 1, 1), mode="replicate")
+        return F.avg_pool2d(x, 3, stride=1)
+
+
+@pytest.fixture
+def counted_host() -> PluginHost:
+    host = PluginHost(strict=True)
+    host.load_entry_points()
+    host.add_plugin(types.SimpleNamespace(register_restorers=hookimpl(lambda register: register(CountingBlur))),
+                    "counting")
+    CALLS.clear()
+    return host
+
+
+@pytest.fixture
+def folder(tmp_path) -> Path:
+    import skimage.data
+
+    root = tmp_path / "imgs"
+    root.mkdir()
+    image = skimage.data.astronaut()
+    for i in range(6):
+        Image.fromarray(image[40 * i : 40 * i + 128, 100:228]).save(root / f"p{i}.png")
+    return root
+
+
+def bench(host, *args: str):
+    return CliRunner().invoke(cli, ["bench", *args], obj=host, catch_exceptions=False)
+
+
+def _numbers(rows: list[dict]) -> list[tuple]:
+    return [(r["restorer"], r["degradation"], r["images"], r["psnr"], r["ssim"], r["psnr_input"]) for r in rows]
+
+
+def test_store_holds_manifest_and_one_line_per_image(counted_host, folder, tmp_path):
+    run = tmp_path / "run"
+    result = bench(counted_host, "-r", "counting-blur,identity", "-d", "gaussian25,gaussian50", "--dataset",
+                   str(folder), "--out", str(run), "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["matrix"]["degradations"] == ["gaussian25", "gaussian50"]
+    assert manifest["environment"]["torch_threads"] >= 1 and manifest["environment"]["restore"]
+    assert any(p["name"] == "counting" for p in manifest["plugins"])
+    records = read_results(run)
+    assert len(records) == 2 * 2 * 6
+    assert {r["image"] for r in records} == {f"p{i}" for i in range(6)}
+    assert all(set(r["metrics"]) == {"psnr", "ssim"} and r["seconds"] >= 0 for r in records)
+    assert (run / "samples").is_dir() and list((run / "samples").rglob("info.json"))
+
+
+def test_resume_of_a_finished_run_does_no_work(counted_host, folder, tmp_path):
+    run = tmp_path / "run"
+    args = ["-r", "counting-blur", "-d", "gaussian25", "--dataset", str(folder), "--out", str(run),
+            "--format", "json"]
+    first = bench(counted_host, *args)
+    calls = len(CALLS)
+    assert calls == 6 + 1 + 0  # six images and one warm-up
+    again = bench(counted_host, *args, "--resume")
+    assert again.exit_code == 0 and len(CALLS) == calls
+    assert _numbers(json.loads(again.stdout)) == _numbers(json.loads(first.stdout))
+    assert len(read_results(run)) == 6
+
+
+def test_resume_after_partial_run_redoes_only_the_rest(counted_host, folder, tmp_path):
+    run = tmp_path / "run"
+    args = ["-r", "counting-blur", "-d", "gaussian25", "--dataset", str(folder), "--format", "json"]
+    whole = json.loads(bench(counted_host, *args, "--out", str(tmp_path / "whole")).stdout)
+    lines = (tmp_path / "whole" / "results.jsonl").read_text().splitlines(keepends=True)
+    shutil.copytree(tmp_path / "whole" / "samples", run / "samples")  # written after the first image
+    (run / "manifest.json").write_text((tmp_path / "whole" / "manifest.json").read_text())
+    (run / "results.jsonl").write_text("".join(lines[:2]) + lines[2][: len(lines[2]) // 2])  # torn third line
+    CALLS.clear()
+    resumed = bench(counted_host, *args, "--out", str(run), "--resume")
+    assert resumed.exit_code == 0, resumed.stderr
+    assert len(CALLS) == 4 + 1  # images 3..6 and a warm-up
+    assert _numbers(json.loads(resumed.stdout)) == _numbers(whole)
+
+
+def test_existing_run_needs_resume_and_same_matrix(counted_host, folder, tmp_path):
+    run = tmp_path / "run"
+    bench(counted_host, "-r", "identity", "-d", "gaussian25", "--dataset", str(folder), "--out", str(run))
+    again = bench(counted_host, "-r", "identity", "-d", "gaussian25", "--dataset", str(folder), "--out", str(run))
+    assert again.exit_code == 2 and "--resume" in again.stderr
+    other = bench(counted_host, "-r", "identity", "-d", "gaussian15", "--dataset", str(folder), "--out", str(run),
+                  "--resume")
+    assert other.exit_code == 1 and "different matrix" in other.stderr
+    assert bench(counted_host, "-r", "identity", "-d", "gaussian25", "--resume").exit_code == 2
+
+
+def test_two_writers_cannot_share_a_store(tmp_path):
+    manifest = {"matrix": {"a": 1}}
+    with RunStore.create(tmp_path / "run", manifest, resume=False), \
+            pytest.raises(StoreError, match="being written by pid"):
+        RunStore.create(tmp_path / "run", manifest, resume=True)
+    with RunStore.create(tmp_path / "run", manifest, resume=True) as store:  # released on close
+        store.append({"x": 1})
+
+
+def test_kill_9_mid_run_then_resume_gives_the_uninterrupted_numbers(folder, tmp_path):
+    big = tmp_path / "big"
+    big.mkdir()
+    import skimage.data
+
+    image = skimage.data.astronaut()
+    for i in range(10):
+        Image.fromarray(np.roll(image, 37 * i, axis=1)[:256, :256]).save(big / f"b{i}.png")
+    args = [sys.executable, "-m", "restore_core", "bench", "-r", "nlm,identity", "-d", "gaussian25", "--dataset",
+            str(big), "--format", "json"]
+    env = {**os.environ, "RESTORE_RUNS": str(tmp_path / "runs")}
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen([*args, "--out", str(killed)], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        results = killed / "results.jsonl"
+        if results.is_file() and len(results.read_bytes().splitlines()) >= 5:
+            break
+        time.sleep(0.01)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    partial = read_results(killed)
+    assert 5 <= len(partial) < 20, "the run must be killed part-way"
+    resumed = subprocess.run([*args, "--out", str(killed), "--resume"], env=env, capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    whole = subprocess.run([*args, "--out", str(tmp_path / "whole")], env=env, capture_output=True, text=True)
+    assert _numbers(json.loads(resumed.stdout)) == _numbers(json.loads(whole.stdout))
+    assert len(read_results(killed)) == 20
+
+
+def test_compare_prints_per_cell_differences(counted_host, folder, tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    bench(counted_host, "-r", "identity,counting-blur", "-d", "gaussian25", "--dataset", str(folder), "--out", str(a))
+    bench(counted_host, "-r", "identity,counting-blur", "-d", "gaussian25", "--dataset", str(folder), "--out", str(b),
+          "--seed", "1")
+    result = CliRunner().invoke(cli, ["bench", "compare", str(a), str(b), "--format", "json"], obj=counted_host)
+    rows = json.loads(result.stdout)
+    assert [r["restorer"] for r in rows] == ["identity", "counting-blur"]
+    assert all(r["psnr_a"] != r["psnr_b"] for r in rows)  # another seed, other noise
+    table = CliRunner().invoke(cli, ["bench", "compare", str(a), str(b)], obj=counted_host)
+    assert table.exit_code == 0 and "counting-blur" in table.stdout
+    missing = CliRunner().invoke(cli, ["bench", "compare", str(a), str(tmp_path / "nope")])
+    assert missing.exit_code == 1 and "not a benchmark run" in missing.stderr
+
+
+def test_report_has_tables_grids_and_plots(counted_host, folder, tmp_path):
+    run = tmp_path / "run"
+    result = bench(counted_host, "-r", "counting-blur,identity", "-d", "gaussian15,gaussian50", "--dataset",
+                   str(folder), "--out", str(run), "--format", "json")
+    rows = json.loads(result.stdout)
+    report = CliRunner().invoke(cli, ["bench", "report", str(run), "--html", "--markdown"], obj=counted_host)
+    assert report.exit_code == 0, report.stderr
+    page = (run / "report.html").read_text()
+    blur15 = next(r for r in rows if r["restorer"] == "counting-blur" and r["degradation"] == "gaussian15")
+    assert f"{blur15['psnr']:.2f}" in page and "p0" in page and page.count("data:image/png;base64,") >= 6
+    markdown = (run / "report.md").read_text()
+    assert f"{blur15['psnr']:.2f}" in markdown
+    for png in [run / "plot-quality-vs-sigma.png", run / "plot-quality-vs-speed.png",
+                *(run / "samples").rglob("*.png")]:
+        with Image.open(png) as img:
+            img.load()
+            assert img.size[0] > 10
+
+
+def test_suite_file_drives_the_matrix(counted_host, folder, tmp_path):
+    suite = tmp_path / "s.toml"
+    suite.write_text(f'name = "t"\nrestorers = ["identity"]\ndegradations = ["gaussian25", "gaussian50"]\n'
+                     f'datasets = ["{folder}"]\nseed = 3\n')
+    result = bench(counted_host, "--suite", str(suite), "--format", "json", "--out", str(tmp_path / "r"))
+    rows = json.loads(result.stdout)
+    assert [r["degradation"] for r in rows] == ["gaussian25", "gaussian50"]
+    override = bench(counted_host, "--suite", str(suite), "-d", "gaussian15", "--format", "json",
+                     "--out", str(tmp_path / "r2"))
+    assert [r["degradation"] for r in json.loads(override.stdout)] == ["gaussian15"]
+    assert json.loads((tmp_path / "r" / "manifest.json").read_text())["matrix"]["seed"] == 3
+
+
+@pytest.mark.parametrize("text,needle", [("restorers = [", "not valid TOML"), ("bogus = 1", "unknown key"),
+                                         ('restorers = ["a"]\ndegradations = ["b"]', "datasets must name"),
+                                         ('restorers = [1]', "list of strings")])
+def test_bad_suites_are_clear(tmp_path, text, needle):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(UsageError, match=needle):
+        load_suite(path)
+
+
+@pytest.mark.parametrize("name", ["denoise-gray", "denoise-color", "sr"])
+def test_shipped_suites_load(name):
+    suite = load_suite(ROOT / "benchmarks" / f"{name}.toml")
+    assert suite.restorers and suite.degradations and suite.datasets
