@@ -530,12 +530,14 @@ def run(ctx: click.Context, restorer: str, inputs: tuple[str, ...], output: Path
 
 
 @cli.command()
-@click.option("-r", "--restorer", required=True, help="Trainable restorer spec, e.g. dncnn:layers=7.")
-@click.option("-d", "--degradation", required=True, help="Degradation spec to train under.")
-@click.option("--dataset", required=True, help="Dataset name (see `restore datasets`) or folder of clean images.")
+@click.option("--recipe", type=click.Path(path_type=Path), default=None,
+              help="A TOML training recipe (benchmarks/recipes/*.toml); options given here win.")
+@click.option("-r", "--restorer", default=None, help="Trainable restorer spec, e.g. dncnn:layers=7.")
+@click.option("-d", "--degradation", default=None, help="Degradation spec to train under.")
+@click.option("--dataset", default=None, help="Dataset name (see `restore datasets`) or folder of clean images.")
 @click.option("--channels", type=click.Choice(["1", "3"]), default="3", show_default=True,
               help="Train on gray (1) or colour (3) images.")
-@click.option("--out", type=click.Path(path_type=Path), required=True,
+@click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Where the best weights (.safetensors) go; a model card goes beside them.")
 @click.option("--val-count", default=8, show_default=True,
               help="Images held out of the training folder for validation (every k-th file).")
@@ -552,11 +554,13 @@ def run(ctx: click.Context, restorer: str, inputs: tuple[str, ...], output: Path
 @click.option("--limit", type=click.IntRange(min=2), default=None, help="Use only the first N images.")
 @click.option("--crop", type=click.IntRange(min=8), default=None, help="Crop every image to at most SIZE.")
 @click.option("--crop-at", type=click.Choice(["centre", "corner"]), default="centre", show_default=True)
+@click.option("--patience", type=click.IntRange(min=1), default=None,
+              help="Stop after this many validations without a new best.")
 @click.pass_context
-def train(ctx: click.Context, restorer: str, degradation: str, dataset: str, channels: str, out: Path,
-          val_count: int, patch: int, batch: int, steps: int, lr: float, max_minutes: float | None,
-          val_every: int, checkpoint: Path | None, seed: int, bf16: bool | None, limit: int | None,
-          crop: int | None, crop_at: str) -> None:
+def train(ctx: click.Context, recipe: Path | None, restorer: str | None, degradation: str | None,
+          dataset: str | None, channels: str, out: Path | None, val_count: int, patch: int, batch: int, steps: int,
+          lr: float, max_minutes: float | None, val_every: int, checkpoint: Path | None, seed: int,
+          bf16: bool | None, limit: int | None, crop: int | None, crop_at: str, patience: int | None) -> None:
     """Train a restorer's network; keep the best weights by validation PSNR."""
     import torch
 
@@ -567,6 +571,31 @@ def train(ctx: click.Context, restorer: str, degradation: str, dataset: str, cha
     from restore_core.training import train as run_training
     from restore_core.weights import read_metadata
 
+    schedule: dict[str, Any] = {}
+    if recipe is not None:
+        from restore_core.recipes import load_recipe
+
+        values = load_recipe(recipe)
+        chosen = {}
+        for key, value in values.items():
+            if key in ("milestones", "gamma"):
+                schedule[key] = tuple(value) if key == "milestones" else float(value)
+            elif key != "description" and ctx.get_parameter_source(key) != click.core.ParameterSource.COMMANDLINE:
+                chosen[key] = value
+        restorer, degradation, dataset = (chosen.get("restorer", restorer), chosen.get("degradation", degradation),
+                                          chosen.get("dataset", dataset))
+        channels = str(chosen.get("channels", channels))
+        out = Path(chosen["out"]) if "out" in chosen else out
+        val_count, patch, batch, steps = (chosen.get("val_count", val_count), chosen.get("patch", patch),
+                                          chosen.get("batch", batch), chosen.get("steps", steps))
+        lr, max_minutes = float(chosen.get("lr", lr)), chosen.get("max_minutes", max_minutes)
+        val_every, seed, bf16 = chosen.get("val_every", val_every), chosen.get("seed", seed), chosen.get("bf16", bf16)
+        limit, crop, crop_at = chosen.get("limit", limit), chosen.get("crop", crop), chosen.get("crop_at", crop_at)
+        patience = chosen.get("patience", patience)
+    for name, value in (("--restorer", restorer), ("--degradation", degradation), ("--dataset", dataset),
+                        ("--out", out)):
+        if value is None:
+            raise UsageError(f"train needs {name} (or a --recipe that gives it)")
     host = _host(ctx)
     model = host.registry("restorer").build(restorer)
     if not isinstance(model, TrainableRestorer):
@@ -585,9 +614,10 @@ def train(ctx: click.Context, restorer: str, degradation: str, dataset: str, cha
     train_images = [load(i) for i in range(len(data)) if i not in val_idx]
     val_images = [load(i) for i in sorted(val_idx)] or train_images[:4]
     config = TrainConfig(patch=patch, batch=batch, steps=steps, lr=lr, max_minutes=max_minutes,
-                         val_every=val_every, seed=seed, bf16=bf16)
+                         val_every=val_every, seed=seed, bf16=bf16, patience=patience, **schedule)
     command = "restore train " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["train"] else ""
     metadata = {"restorer": model.spec(), "degradation": deg.spec(), "dataset": dataset,
+                "recipe": str(recipe) if recipe else None,
                 "train_images": len(train_images), "val_images": len(val_images),
                 "command": command, "restore_version": restore_core.__version__,
                 "torch": torch.__version__, "machine": f"{platform.machine()} {platform.processor()}",

@@ -39,6 +39,7 @@ class TrainConfig:
     val_crop: int = 160
     seed: int = 0
     max_minutes: float | None = None
+    patience: int | None = None  # validations without a new best before stopping early
     bf16: bool | None = None  # None: on when the CPU runs bf16 natively
     checkpoint_seconds: float = 120.0
 
@@ -229,6 +230,11 @@ def train(
                         "channels": channels, "config": asdict(config)}
                 save_weights(out, network, meta)
             window_start, window_patches = time.perf_counter(), 0
+            since_best = sum(1 for h in state["history"] if h["step"] > state["best_step"])
+            if config.patience is not None and since_best >= config.patience:
+                state["stopped_early"] = True
+                state["seconds"] = time.perf_counter() - start
+                break
         state["seconds"] = time.perf_counter() - start
         if checkpoint is not None and time.perf_counter() - last_checkpoint > config.checkpoint_seconds:
             save_checkpoint()

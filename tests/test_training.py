@@ -1,0 +1,99 @@
+"""Training: determinism under a seed, exact resume, early stopping, recipes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from click.testing import CliRunner
+from safetensors.torch import load_file
+
+from restore_core.cli import cli
+from restore_core.errors import UsageError
+from restore_core.plugin_host import default_host
+from restore_core.recipes import load_recipe
+from restore_core.training import TrainConfig, train
+
+ROOT = Path(__file__).resolve().parents[1]
+HOST = default_host()
+
+
+def _images() -> list[torch.Tensor]:
+    data = HOST.registry("dataset").build("skimage-gray").cropped(96)
+    return [(data.load(i)[0] * 255).round().to(torch.uint8) for i in range(len(data))]
+
+
+class Interrupt(Exception):
+    pass
+
+
+def _run(tmp_path: Path, name: str, steps: int, seed: int = 0, checkpoint: Path | None = None,
+         stop_at: int | None = None, **kw):
+    losses: list[float] = []
+
+    def progress(p) -> None:
+        losses.append(p.loss)
+        if p.step == stop_at:
+            raise Interrupt  # as if the process were killed right after this step
+    model = HOST.registry("restorer").build("dncnn:layers=3,features=8")
+    deg = HOST.registry("degradation").build("gaussian25")
+    images = _images()
+    config = TrainConfig(patch=24, batch=4, steps=steps, val_every=2, seed=seed, bf16=False, **kw)
+    result = train(model, deg, images[:-2], images[-2:], 1, config, tmp_path / f"{name}.safetensors", {},
+                   checkpoint=checkpoint, on_progress=progress)
+    return result, losses
+
+
+def test_same_seed_same_losses_other_seed_other_losses(tmp_path):
+    _, a = _run(tmp_path, "a", 20)
+    _, b = _run(tmp_path, "b", 20)
+    _, c = _run(tmp_path, "c", 20, seed=1)
+    assert a == b and len(a) == 20
+    assert a != c
+
+
+def test_resume_from_checkpoint_is_exact(tmp_path):
+    ckpt = tmp_path / "run.ckpt"
+    with pytest.raises(Interrupt):
+        _run(tmp_path, "split", 8, checkpoint=ckpt, stop_at=4, checkpoint_seconds=0.0)
+    resumed, tail = _run(tmp_path, "split", 8, checkpoint=ckpt, checkpoint_seconds=0.0)
+    whole, losses = _run(tmp_path, "whole", 8)
+    assert tail == losses[4:] and resumed.steps == 8
+    assert [h["val_psnr"] for h in resumed.history] == [h["val_psnr"] for h in whole.history]
+
+
+def test_early_stopping_after_patience(tmp_path):
+    result, _ = _run(tmp_path, "flat", 100, lr=0.0, patience=2)  # weights frozen: only BatchNorm stats move
+    assert result.steps < 100
+    assert result.steps == result.best_step + 2 * 2  # two validations (every 2 steps) without a new best
+
+
+def test_recipes_load_and_are_checked(tmp_path):
+    for path in sorted((ROOT / "benchmarks" / "recipes").glob("*.toml")):
+        recipe = load_recipe(path)
+        assert HOST.registry("restorer").build(recipe["restorer"]) is not None
+        assert Path(recipe["out"]).parent.name == "weights"
+    bad = tmp_path / "bad.toml"
+    for text, needle in [("restorer = 1", "must be str"), ('restorer = "dncnn"', "missing degradation"),
+                         ('bogus = 1\nrestorer="a"\ndegradation="b"\ndataset="c"', "unknown key"),
+                         ('restorer="a"\ndegradation="b"\ndataset="c"\nmilestones=[2]', "fractions")]:
+        bad.write_text(text)
+        with pytest.raises(UsageError, match=needle):
+            load_recipe(bad)
+
+
+def test_train_from_recipe_with_command_line_override(tmp_path):
+    recipe = tmp_path / "r.toml"
+    recipe.write_text('restorer = "dncnn:layers=3,features=8"\ndegradation = "gaussian25"\n'
+                      'dataset = "skimage-gray"\nchannels = 1\nout = "w.safetensors"\npatch = 24\nbatch = 2\n'
+                      'steps = 4\nval_every = 2\nmilestones = [0.5]\ngamma = 0.5\nbf16 = false\ncrop = 96\n')
+    result = CliRunner().invoke(cli, ["train", "--recipe", str(recipe), "--steps", "2", "--val-count", "2"],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1])["steps"] == 2  # the command line wins
+    weights = tmp_path / "w.safetensors"  # `out` is relative to the recipe
+    assert weights.is_file() and load_file(str(weights))
+    history = json.loads((tmp_path / "w.history.json").read_text())
+    assert history["metadata"]["recipe"] == str(recipe)
