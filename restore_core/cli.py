@@ -452,6 +452,49 @@ def datasets(ctx: click.Context, fmt: str) -> None:
 
 
 @cli.command()
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.pass_context
+def models(ctx: click.Context, fmt: str) -> None:
+    """List the trained weights plugins ship, with what their model cards record."""
+    from importlib import resources
+
+    from restore_core.network_restorer import NetworkRestorer
+    from restore_core.weights import read_metadata
+
+    rows = []
+    for reg in _host(ctx).registry("restorer"):
+        package = getattr(reg.factory, "weights_package", None)
+        if not (isinstance(reg.factory, type) and issubclass(reg.factory, NetworkRestorer) and package):
+            continue
+        try:
+            files = sorted(resources.files(package).iterdir(), key=lambda f: f.name)
+        except (ModuleNotFoundError, FileNotFoundError):
+            continue
+        for file in files:
+            if not file.name.endswith(".safetensors"):
+                continue
+            meta = read_metadata(Path(str(file)))
+            if str(meta.get("restorer", "")).split(":")[0] != reg.name:
+                continue  # a package may hold the weights of several restorers
+            card = Path(str(file)).with_suffix(".md")
+            rows.append({"restorer": reg.name, "key": meta.get("key", file.name), "spec": meta.get("restorer"),
+                         "degradation": meta.get("degradation"), "dataset": meta.get("dataset"),
+                         "channels": meta.get("channels"), "step": meta.get("step"),
+                         "val_psnr": meta.get("val_psnr"), "bytes": Path(str(file)).stat().st_size,
+                         "card": str(card) if card.is_file() else None})
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2))
+        return
+    table = Table(title="shipped models", title_justify="left")
+    for col in ("key", "restorer spec", "trained under", "data", "val PSNR", "size", "model card"):
+        table.add_column(col)
+    for row in rows:
+        table.add_row(row["key"], str(row["spec"]), str(row["degradation"]), str(row["dataset"]),
+                      _fmt(row["val_psnr"], 2), f"{row['bytes'] / 1e6:.2f} MB", row["card"] or "-")
+    _wide_console().print(table)
+
+
+@cli.command()
 @click.pass_context
 def plugins(ctx: click.Context) -> None:
     """List plugins: distribution, version, hooks, and why a plugin failed."""
