@@ -187,11 +187,13 @@ def cli() -> None:
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Run directory for the results store (default: a new one under ./restore-runs/).")
 @click.option("--resume", is_flag=True, help="Continue the run in --out, skipping what it already holds.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Run independent cells in N worker processes (scores identical; timings shared).")
 @click.pass_context
 def bench(ctx: click.Context, restorers: tuple[str, ...], degradations: tuple[str, ...],
           datasets: tuple[str, ...], metrics: tuple[str, ...], suite: Path | None, fmt: str, seed: int,
           limit: int | None, crop: int | None, crop_at: str, backends: tuple[str, ...], tile: str,
-          out: Path | None, resume: bool) -> None:
+          out: Path | None, resume: bool, jobs: int) -> None:
     """Score every restorer x degradation x dataset (x backend) combination; store and print it.
 
     Subcommands: `restore bench compare RUN_A RUN_B`, `restore bench report RUN`.
@@ -241,6 +243,8 @@ def bench(ctx: click.Context, restorers: tuple[str, ...], degradations: tuple[st
     preflight(r, d, channels)
     with RunStore.create(run_dir, manifest, resume) as store:
         done = {result_key(rec): rec for rec in latest(read_results(run_dir))} if resume else {}
+        if jobs > 1:
+            done = _bench_parallel(r, d, sets, m, seed, limit, crop, crop_at, _tile(tile), jobs, done, store)
         total = sum(len(ds) for ds in sets) * len(d)
         with _progress(fmt == "table") as progress:
             task = progress.add_task("bench", total=total)
@@ -254,6 +258,31 @@ def bench(ctx: click.Context, restorers: tuple[str, ...], degradations: tuple[st
     else:
         _print_table(results, [x.label for x in m], seed)
     stderr.print(f"[dim]results stored in {run_dir}[/]")
+
+
+def _bench_parallel(r: list[Any], d: list[Any], sets: list[Dataset], m: list[Any], seed: int, limit: int | None,
+                    crop: int | None, crop_at: str, tile: int | str | None, jobs: int, done: dict[Any, Any],
+                    store: Any) -> dict[Any, Any]:
+    """Run every cell in worker processes; return the store's records by key for the final serial pass."""
+    import torch
+
+    from restore_core.parallel_bench import CellTask, run_parallel
+    from restore_core.results_store import result_key
+
+    threads = max(1, torch.get_num_threads() // jobs)
+    tasks = [CellTask(x.label, x.backend, tile, deg.label, ds.name, limit, crop, crop_at,
+                      tuple(y.label for y in m), seed, threads) for ds in sets for deg in d for x in r]
+    merged = dict(done)
+
+    def keep(records: list[dict[str, Any]]) -> None:
+        for record in records:
+            store.append(record)
+            merged[result_key(record)] = record
+
+    with _progress(True) as progress:
+        task = progress.add_task(f"bench: {len(tasks)} cells in {jobs} processes", total=len(tasks))
+        run_parallel(tasks, jobs, done, lambda records: (keep(records), progress.advance(task)))
+    return merged
 
 
 @bench.command("compare")

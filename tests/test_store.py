@@ -228,3 +228,14 @@ def test_bad_suites_are_clear(tmp_path, text, needle):
 def test_shipped_suites_load(name):
     suite = load_suite(ROOT / "benchmarks" / f"{name}.toml")
     assert suite.restorers and suite.degradations and suite.datasets
+
+
+def test_parallel_jobs_give_the_serial_numbers(folder, tmp_path):
+    args = ["bench", "-r", "nlm,identity", "-d", "gaussian15,gaussian25", "--dataset", str(folder), "--limit", "3",
+            "--format", "json"]
+    serial = CliRunner().invoke(cli, [*args, "--out", str(tmp_path / "s")], catch_exceptions=False)
+    parallel = CliRunner().invoke(cli, [*args, "--out", str(tmp_path / "p"), "--jobs", "2"], catch_exceptions=False)
+    assert parallel.exit_code == 0, parallel.stderr
+    assert _numbers(json.loads(parallel.stdout)) == _numbers(json.loads(serial.stdout))
+    assert len(read_results(tmp_path / "p")) == len(read_results(tmp_path / "s")) == 12
+    assert list((tmp_path / "p" / "samples").rglob("info.json"))
