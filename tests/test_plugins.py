@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.metadata as md
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -163,3 +164,14 @@ def test_broken_installed_plugin_warns_once_and_shows_in_plugins(site):
     line = next(x for x in plugins.stdout.splitlines() if "broken" in x)
     assert "restore-plugin-broken" in line and "failed" in line
     assert "restore-plugin-median" in plugins.stdout
+
+
+def test_example_plugin_passes_the_conformance_kit(site):
+    example = ROOT / "examples" / "restore-plugin-median"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(example),
+                           "-c", str(example / "pyproject.toml"), str(example / "tests")],
+                          capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    summary = done.stdout.strip().splitlines()[-1]
+    assert re.search(r"\d+ passed", summary) and not re.search(r"\d+ failed", summary), summary
