@@ -523,6 +523,23 @@ def models(ctx: click.Context, fmt: str) -> None:
     _wide_console().print(table)
 
 
+@cli.group()
+def plugin() -> None:
+    """Make plugins: `restore plugin new NAME`."""
+
+
+@plugin.command("new")
+@click.argument("name")
+@click.option("--dir", "parent", type=click.Path(path_type=Path), default=Path("."), show_default=True,
+              help="Folder to create the package in.")
+def plugin_new(name: str, parent: Path) -> None:
+    """Create restore-plugin-NAME: a working restorer, its entry point and the conformance test."""
+    from restore_core.scaffold import new_plugin
+
+    root = new_plugin(name, parent)
+    click.echo(f"created {root}; next: pip install -e '{root}[test]' && pytest {root}")
+
+
 @cli.command()
 @click.pass_context
 def plugins(ctx: click.Context) -> None:

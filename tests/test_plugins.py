@@ -14,8 +14,10 @@ import types
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from restore_core import DENOISING, Restorer, hookimpl
+from restore_core.cli import cli
 from restore_core.errors import PluginError, UnknownNameError
 from restore_core.plugin_host import PluginHost, PluginWarning
 
@@ -175,3 +177,22 @@ def test_example_plugin_passes_the_conformance_kit(site):
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     summary = done.stdout.strip().splitlines()[-1]
     assert re.search(r"\d+ passed", summary) and not re.search(r"\d+ failed", summary), summary
+
+
+def test_scaffolded_plugin_installs_and_passes_the_kit(tmp_path):
+    result = CliRunner().invoke(cli, ["plugin", "new", "my-blur", "--dir", str(tmp_path)])
+    assert result.exit_code == 0, result.stderr
+    root = tmp_path / "restore-plugin-my-blur"
+    target = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index",
+                    "--no-build-isolation", "--target", str(target), str(root)], check=True, capture_output=True)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(target), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(root),
+                           "-c", str(root / "pyproject.toml"), str(root / "tests")],
+                          capture_output=True, text=True, env=env, timeout=600)
+    summary = done.stdout.strip().splitlines()[-1]
+    assert done.returncode == 0 and re.search(r"\d+ passed", summary), done.stdout[-2000:]
+    again = CliRunner().invoke(cli, ["plugin", "new", "my-blur", "--dir", str(tmp_path)])
+    assert again.exit_code == 2 and "already exists" in again.stderr
+    bad = CliRunner().invoke(cli, ["plugin", "new", "My Blur", "--dir", str(tmp_path)])
+    assert bad.exit_code == 2 and "lowercase" in bad.stderr

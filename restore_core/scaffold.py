@@ -1,0 +1,106 @@
+"""`restore plugin new NAME`: a new plugin package that installs and passes the conformance kit.
+
+The package holds one working restorer (a box-blur denoiser) to edit, its entry point, and the
+one-line conformance test.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from restore_core.atomic_files import atomic_write_text
+from restore_core.errors import UsageError
+
+_NAME = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
+
+_PYPROJECT = '''[build-system]
+requires = ["setuptools>=64"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "restore-plugin-{name}"
+version = "0.1.0"
+description = "A restore plugin: {name}"
+requires-python = ">=3.10"
+dependencies = ["restore-framework"]
+
+[project.optional-dependencies]
+test = ["pytest>=8"]
+
+# this table is what makes `restore` discover the plugin
+[project.entry-points."restore.plugins"]
+{name} = "{module}"
+'''
+
+_MODULE = '''"""The {name} plugin for restore."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from restore_core import DENOISING, DegradationInfo, Restorer, hookimpl
+
+
+class {cls}(Restorer):
+    """A k x k box blur: replace it with your restorer."""
+
+    name = "{name}"
+    description = "k x k box blur (template from restore plugin new)"
+    tasks = frozenset({{DENOISING}})
+
+    def __init__(self, size: int = 3) -> None:
+        if size < 1 or size % 2 == 0:
+            raise ValueError(f"size must be odd and positive, got {{size}}")
+        self.size = size
+
+    def restore(self, degraded: torch.Tensor, info: DegradationInfo) -> torch.Tensor:
+        """Return the blurred batch, clipped to [0, 1]."""
+        r = self.size // 2
+        padded = F.pad(degraded.clamp(0, 1), (r, r, r, r), mode="replicate")
+        return F.avg_pool2d(padded, self.size, stride=1)
+
+
+@hookimpl
+def register_restorers(register) -> None:
+    """Register `{name}`."""
+    register({cls})
+'''
+
+_TEST = '''"""restore's conformance kit over this plugin's components."""
+
+from restore_core.testing import conformance_suite
+
+TestConformance = conformance_suite("{name}")
+'''
+
+_README = '''# restore-plugin-{name}
+
+A plugin for [restore](https://github.com/), made by `restore plugin new {name}`.
+
+    pip install -e '.[test]'
+    restore list                      # `{name}` appears
+    restore bench -r {name},identity -d gaussian25
+    pytest                            # the conformance kit
+'''
+
+
+def new_plugin(name: str, parent: Path) -> Path:
+    """Write the package `restore-plugin-NAME` under `parent`; return its folder."""
+    if not _NAME.match(name):
+        raise UsageError(f"plugin name {name!r}: use lowercase letters, digits and '-' (e.g. my-denoiser)")
+    root = parent / f"restore-plugin-{name}"
+    if root.exists():
+        raise UsageError(f"{root} already exists; choose another name or folder")
+    module = "restore_" + name.replace("-", "_")
+    cls = "".join(part.capitalize() for part in name.split("-")) + "Restorer"
+    files = {
+        root / "pyproject.toml": _PYPROJECT.format(name=name, module=module),
+        root / "src" / module / "__init__.py": _MODULE.format(name=name, cls=cls),
+        root / "tests" / "test_conformance.py": _TEST.format(name=name),
+        root / "README.md": _README.format(name=name),
+    }
+    for path, text in files.items():
+        atomic_write_text(path, text)
+    return root
