@@ -171,7 +171,7 @@ def cli() -> None:
 @click.option("-m", "--metric", "metrics", multiple=True, default=("psnr", "ssim"), show_default=True,
               help="Metric spec(s).")
 @click.option("--suite", type=click.Path(path_type=Path), default=None,
-              help="A TOML suite naming the matrix (benchmarks/*.toml); options given here win.")
+              help="A TOML suite naming the matrix (a .toml file in benchmarks/); options given here win.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
               show_default=True, help="Output format on standard output.")
 @click.option("--seed", default=0, show_default=True, help="Seed the per-image degradations derive from.")
@@ -620,7 +620,7 @@ def run(ctx: click.Context, restorer: str, inputs: tuple[str, ...], output: Path
 
 @cli.command()
 @click.option("--recipe", type=click.Path(path_type=Path), default=None,
-              help="A TOML training recipe (benchmarks/recipes/*.toml); options given here win.")
+              help="A TOML training recipe (a .toml file in benchmarks/recipes/); options given here win.")
 @click.option("-r", "--restorer", default=None, help="Trainable restorer spec, e.g. dncnn:layers=7.")
 @click.option("-d", "--degradation", default=None, help="Degradation spec to train under.")
 @click.option("--dataset", default=None, help="Dataset name (see `restore datasets`) or folder of clean images.")
