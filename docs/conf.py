@@ -10,7 +10,7 @@ sys.path.insert(0, str(Path(__file__).parent / "_ext"))
 
 project = "restore"
 author = "the restore developers"
-copyright = "2026, the restore developers"  # noqa: A001 - Sphinx's name for it
+copyright = "2026, the restore developers"
 extensions = [
     "myst_parser",
     "sphinx.ext.autodoc",

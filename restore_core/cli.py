@@ -240,7 +240,7 @@ def bench(ctx: click.Context, restorers: tuple[str, ...], degradations: tuple[st
                 "plugins": [{"name": p.name, "distribution": p.distribution, "version": p.version}
                             for p in host.plugins()]}
     channels = sorted({ds.load(0).shape[1] for ds in sets if len(ds)})
-    preflight(r, d, channels)
+    unprepared = preflight(r, d, channels)
     with RunStore.create(run_dir, manifest, resume) as store:
         done = {result_key(rec): rec for rec in latest(read_results(run_dir))} if resume else {}
         if jobs > 1:
@@ -249,6 +249,7 @@ def bench(ctx: click.Context, restorers: tuple[str, ...], degradations: tuple[st
         with _progress(fmt == "table") as progress:
             task = progress.add_task("bench", total=total)
             results = run_benchmark(r, d, sets, m, seed=seed, store=store, done=done, samples=run_dir / "samples",
+                                    unprepared=unprepared,
                                     on_image=lambda label, _n: progress.update(task, advance=1, description=label))
     rows = [_row(c, [x.label for x in m]) for c in results]
     if fmt == "json":

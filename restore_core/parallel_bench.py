@@ -17,6 +17,7 @@ from typing import Any
 
 import torch
 
+from restore_core.errors import WeightsNotFoundError
 from restore_core.results_store import Key
 
 
@@ -52,7 +53,7 @@ def run_cell(task: CellTask, done: dict[Key, dict[str, Any]]) -> list[dict[str, 
     from restore_core.datasets import open_dataset
     from restore_core.network_restorer import NetworkRestorer
     from restore_core.plugin_host import default_host
-    from restore_core.runner import Named, run_benchmark
+    from restore_core.runner import Named, preflight, run_benchmark
 
     torch.set_num_threads(task.threads)
     host = default_host()
@@ -61,10 +62,16 @@ def run_cell(task: CellTask, done: dict[Key, dict[str, Any]]) -> list[dict[str, 
         restorer.configure_inference(host.registry("backend").build(task.backend), task.tile)  # type: ignore[arg-type]
     dataset = open_dataset(host.registry("dataset"), task.dataset).limit(task.limit).cropped(task.crop, task.crop_at)  # type: ignore[arg-type]
     collector = _Collector()
-    run_benchmark([Named(task.restorer, restorer, task.backend)],
-                  [Named(task.degradation, host.registry("degradation").build(task.degradation))], [dataset],
-                  [Named(m, host.registry("metric").build(m)) for m in task.metrics], seed=task.seed,
-                  store=collector, done=done)  # type: ignore[arg-type]
+    restorers = [Named(task.restorer, restorer, task.backend)]
+    degradations = [Named(task.degradation, host.registry("degradation").build(task.degradation))]
+    channels = [dataset.load(0).shape[1]] if len(dataset) else []
+    try:
+        unprepared = preflight(restorers, degradations, channels)
+    except WeightsNotFoundError as exc:  # this cell alone has no weights: skipped, as in a serial run
+        unprepared = {(id(restorers[0]), task.degradation, c): str(exc) for c in channels}
+    metrics = [Named(m, host.registry("metric").build(m)) for m in task.metrics]
+    run_benchmark(restorers, degradations, [dataset], metrics, seed=task.seed, store=collector,  # type: ignore[arg-type]
+                  done=done, unprepared=unprepared)
     return collector.records
 
 

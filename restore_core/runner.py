@@ -24,7 +24,7 @@ import torch
 
 from restore_core.atomic_files import atomic_write_text
 from restore_core.datasets import Dataset
-from restore_core.errors import IncompatibleError
+from restore_core.errors import IncompatibleError, WeightsNotFoundError
 from restore_core.interfaces import Degradation, Degraded, Restorer
 from restore_core.results_store import Key, RunStore
 from restore_core.seeding import image_generator
@@ -101,6 +101,7 @@ def run_benchmark(
     store: RunStore | None = None,
     done: dict[Key, dict[str, Any]] | None = None,
     samples: Path | None = None,
+    unprepared: dict[tuple[int, str, int], str] | None = None,
 ) -> list[CellResult]:
     """Evaluate every combination; incompatible ones come back with `skipped` set.
 
@@ -142,7 +143,8 @@ def run_benchmark(
                 for named in list(active):
                     restorer: Restorer = named.component  # type: ignore[assignment]
                     cell = cells[id(named)]
-                    reason = restorer.supports(degraded.info, clean.shape[1])
+                    reason = restorer.supports(degraded.info, clean.shape[1]) or (unprepared or {}).get(
+                        (id(named), deg.label, clean.shape[1]))
                     if reason is not None:
                         cell.skipped = reason
                         active.remove(named)
@@ -266,14 +268,32 @@ def save_samples(root: Path, dataset: str, degradation: str, image_id: str, degr
     atomic_write_text(folder / "info.json", json.dumps({"image": image_id, "crop": [y, x, side], "restored": names}))
 
 
-def preflight(restorers: Sequence[Named], degradations: Sequence[Named], channels: Sequence[int]) -> None:
-    """Load what every compatible (restorer, degradation, channels) needs before any work starts."""
+Unprepared = dict[tuple[int, str, int], str]  # (id of Named, degradation label, channels) -> why
+
+
+def preflight(restorers: Sequence[Named], degradations: Sequence[Named], channels: Sequence[int]) -> Unprepared:
+    """Load what every compatible (restorer, degradation, channels) needs before any work starts.
+
+    A cell whose restorer has no weights is returned (to be reported as skipped) when other cells
+    can run; when none can, the first missing-weights error is raised.
+    """
     from restore_core.training import probe_info
 
+    missing: Unprepared = {}
+    first: WeightsNotFoundError | None = None
+    prepared = 0
     for deg in degradations:
         for c in channels:
             info = probe_info(deg.component, c)  # type: ignore[arg-type]
             for named in restorers:
                 restorer: Restorer = named.component  # type: ignore[assignment]
                 if restorer.supports(info, c) is None:
-                    restorer.prepare(info, c)
+                    try:
+                        restorer.prepare(info, c)
+                        prepared += 1
+                    except WeightsNotFoundError as exc:
+                        first = first or exc
+                        missing[(id(named), deg.label, c)] = str(exc)
+    if first is not None and prepared == 0:
+        raise first
+    return missing

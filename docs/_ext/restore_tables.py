@@ -72,7 +72,7 @@ class RestoreTable(Directive):
         return [_table(["name", "aliases", "description", "plugin"], rows)]
 
 
-def setup(app) -> dict[str, object]:  # noqa: ANN001 - Sphinx's app
+def setup(app) -> dict[str, object]:
     """Register the directive."""
     app.add_directive("restore-table", RestoreTable)
     return {"parallel_read_safe": True}
