@@ -418,7 +418,7 @@ def _progress(enabled: bool) -> Progress:
 @cli.command("list")
 @click.pass_context
 def list_components(ctx: click.Context) -> None:
-    """List degradations, restorers, metrics and datasets with the plugin each comes from."""
+    """List degradations, restorers, metrics, datasets and backends with the plugin each comes from."""
     host = _host(ctx)
     console = _wide_console()
     for kind in ("degradation", "restorer", "metric", "dataset", "backend"):

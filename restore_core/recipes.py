@@ -18,16 +18,11 @@ Options given on the command line win over the recipe's.
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
-
 from restore_core.errors import UsageError
+from restore_core.toml_files import read_toml
 
 #: recipe key -> accepted Python types
 FIELDS: dict[str, tuple[type, ...]] = {
@@ -42,15 +37,7 @@ REQUIRED = ("restorer", "degradation", "dataset")
 def load_recipe(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read and check a recipe; `out` is resolved relative to the recipe's folder."""
     p = Path(path)
-    try:
-        data = tomllib.loads(p.read_text())
-    except FileNotFoundError:
-        raise UsageError(f"recipe {p}: no such file") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise UsageError(f"recipe {p}: not valid TOML ({exc})") from None
-    unknown = sorted(set(data) - set(FIELDS))
-    if unknown:
-        raise UsageError(f"recipe {p}: unknown key(s) {', '.join(unknown)} (known: {', '.join(FIELDS)})")
+    data = read_toml(p, "recipe", FIELDS)
     for key, value in data.items():
         if (isinstance(value, bool) and bool not in FIELDS[key]) or not isinstance(value, FIELDS[key]):
             names = " or ".join(t.__name__ for t in FIELDS[key])

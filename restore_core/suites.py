@@ -15,16 +15,11 @@ Options given on the command line win over the suite's.
 from __future__ import annotations
 
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
-
 from restore_core.errors import UsageError
+from restore_core.toml_files import read_toml
 
 _LISTS = ("restorers", "degradations", "datasets", "metrics", "backends")
 
@@ -46,15 +41,7 @@ class Suite:
 def load_suite(path: str | os.PathLike[str]) -> Suite:
     """Read and validate a suite file; every problem is one UsageError naming the file."""
     p = Path(path)
-    try:
-        data = tomllib.loads(p.read_text())
-    except FileNotFoundError:
-        raise UsageError(f"suite {p}: no such file") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise UsageError(f"suite {p}: not valid TOML ({exc})") from None
-    unknown = set(data) - {"name", "description", "seed", *_LISTS}
-    if unknown:
-        raise UsageError(f"suite {p}: unknown key(s) {', '.join(sorted(unknown))}")
+    data = read_toml(p, "suite", ["name", "description", "seed", *_LISTS])
     values: dict[str, object] = {}
     for key in _LISTS:
         value = data.get(key, [])
