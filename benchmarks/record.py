@@ -35,7 +35,8 @@ def run_bench(args: list[str]) -> list[dict]:
 
 def markdown(rows: list[dict], metrics: list[str]) -> str:
     """Render result rows as a Markdown table (input, output and gain per metric)."""
-    head = ["restorer", "degradation", "dataset", "images"]
+    with_backend = any(row.get("backend") for row in rows)
+    head = ["restorer", *(["backend"] if with_backend else []), "degradation", "dataset", "images"]
     for m in metrics:
         head += [f"{m} in", m, f"{m} gain"]
     head.append("s/image")
@@ -43,7 +44,8 @@ def markdown(rows: list[dict], metrics: list[str]) -> str:
     for row in rows:
         if row.get("skipped"):
             continue
-        cells = [row["restorer"], row["degradation"], row["dataset"], str(row["images"])]
+        cells = [row["restorer"], *([row.get("backend") or "-"] if with_backend else []), row["degradation"],
+                 row["dataset"], str(row["images"])]
         for m in metrics:
             digits = 2 if m.startswith("psnr") else 4
             cells += [_fmt(row.get(f"{m}_input"), digits), _fmt(row.get(m), digits), _fmt(row.get(f"{m}_gain"), digits)]
