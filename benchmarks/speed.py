@@ -4,7 +4,8 @@
     python benchmarks/speed.py --sizes 512 --models dncnn17 --repeats 5 --out /tmp/quick
 
 For DnCNN (7 and 17 layers, colour) and SRCNN (on the Y channel) at each size, every available
-backend runs the same random input: one untimed warm-up, then the median of `--repeats` timed runs
+backend runs the same random input: one untimed warm-up (which also pays torch.compile's
+compilation), then the median of `--repeats` timed runs
 (a runner returns a CPU tensor, so CUDA work is synchronised by the copy back). Reported:
 megapixels per second, the ratio to eager fp32, the max difference from eager fp32, and an
 estimate of the hardware limit: the model's FLOPs per pixel against this machine's measured
@@ -92,7 +93,8 @@ def main() -> None:
     ns = parser.parse_args()
     host = default_host()
     cuda = torch.cuda.is_available()
-    specs = ns.backends or (["eager:device=cpu", "optimized:device=cpu", "optimized:device=cpu,precision=bf16"]
+    specs = ns.backends or (["eager:device=cpu", "optimized:device=cpu", "optimized:device=cpu,precision=bf16",
+                             "optimized:device=cpu,compile=true", "optimized:device=cpu,precision=bf16,compile=true"]
                             + (["eager:device=cuda", "eager:device=cuda,precision=fp16",
                                 "eager:device=cuda,precision=bf16", "optimized:device=cuda,precision=fp16",
                                 "optimized:device=cuda,precision=fp16,compile=true", "tensorrt",
