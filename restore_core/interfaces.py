@@ -48,8 +48,8 @@ class Component:
         return {n: getattr(self, n) for n in names if hasattr(self, n)}
 
     def spec(self) -> str:
-        """Return the canonical spec with every parameter, e.g. `gaussian:sigma=25,clip=false`."""
-        parts = [f"{k}={_fmt(v)}" for k, v in self.params().items()]
+        """Return the canonical spec with every set parameter, e.g. `gaussian:sigma=25,clip=false`."""
+        parts = [f"{k}={_fmt(v)}" for k, v in self.params().items() if v is not None]
         return self.name + (":" + ",".join(parts) if parts else "")
 
     def short_spec(self) -> str:
