@@ -257,7 +257,8 @@ def bench(ctx: click.Context, restorers: tuple[str, ...], degradations: tuple[st
     elif fmt == "csv":
         click.echo(_csv(rows), nl=False)
     else:
-        _print_table(results, [x.label for x in m], seed)
+        _print_table(results, [x.label for x in m], seed,
+                     lower_is_better={x.label for x in m if not getattr(x.component, "higher_is_better", True)})
     stderr.print(f"[dim]results stored in {run_dir}[/]")
 
 
@@ -366,7 +367,7 @@ def _wide_console() -> Console:
     return console if console.is_terminal else Console(highlight=False, width=200)
 
 
-def _print_table(results: list[Any], metrics: list[str], seed: int) -> None:
+def _print_table(results: list[Any], metrics: list[str], seed: int, lower_is_better: set[str] | None = None) -> None:
     console = _wide_console()
     table = Table(title="restore bench", title_justify="left")
     with_backend = any(c.backend for c in results)
@@ -378,7 +379,9 @@ def _print_table(results: list[Any], metrics: list[str], seed: int) -> None:
         table.add_column("gain", justify="right")
     table.add_column("s/image", justify="right")
     done = [c for c in results if not c.skipped]
-    best = {name: max((c.mean(name) for c in done if c.mean(name) is not None), default=None)
+    lower = lower_is_better or set()
+    best = {name: (min if name in lower else max)((c.mean(name) for c in done if c.mean(name) is not None),
+                                                  default=None)
             for name in metrics}
     for c in done:
         cells = [c.restorer, *([c.backend or "-"] if with_backend else []), c.degradation, c.dataset, str(c.images)]

@@ -105,11 +105,22 @@ def _best_per_column(head: list[str], rows: list[list[str]], metrics: list[str])
         groups[(row[2], row[3])].append(i)
     for m in metrics:
         col = head.index(m)
+        pick = max if _higher_is_better(m) else min
         for members in groups.values():
             values = [(float(rows[i][col]), i) for i in members if rows[i][col] != "-"]
             if values:
-                best.add((max(values)[1], col))
+                best.add((pick(values)[1], col))
     return best
+
+
+def _higher_is_better(metric: str) -> bool:
+    """Whether the metric a spec names prefers higher values (unknown metrics: yes)."""
+    from restore_core.plugin_host import default_host
+
+    try:
+        return bool(getattr(default_host().registry("metric").build(metric), "higher_is_better", True))
+    except Exception:  # a metric from a plugin that is not installed here
+        return True
 
 
 def _image_tables(cells: dict[CellKey, CellResult], metrics: list[str]) -> list[tuple[str, list[str], list[list[str]]]]:
