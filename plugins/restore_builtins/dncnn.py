@@ -50,7 +50,7 @@ class DnCNN(NetworkRestorer):
     tasks = frozenset({DENOISING})
     weights_package = "restore_builtins.weights"
 
-    def __init__(self, layers: int = 7, features: int = 64, weights: str | None = None) -> None:
+    def __init__(self, layers: int = 7, features: int = 64, blind: bool = False, weights: str | None = None) -> None:
         if layers < 3:
             raise ValueError(f"layers must be at least 3, got {layers}")
         if features < 1:
@@ -58,12 +58,13 @@ class DnCNN(NetworkRestorer):
         super().__init__(weights)
         self.layers = layers
         self.features = features
+        self.blind = blind  # one model for every noise level, trained under gaussian-blind (DnCNN-B)
 
     def supports(self, info: DegradationInfo, channels: int) -> str | None:
         """Serve denoising with a known noise level."""
         reason = super().supports(info, channels)
-        if reason is None and info.sigma is None:
-            reason = "dncnn is non-blind and needs the noise sigma"
+        if reason is None and info.sigma is None and not self.blind:
+            reason = "dncnn is non-blind and needs the noise sigma (dncnn:blind=true serves any level)"
         return reason
 
     def build_network(self, channels: int) -> nn.Module:
@@ -73,11 +74,12 @@ class DnCNN(NetworkRestorer):
     def weights_key(self, info: DegradationInfo, channels: int) -> str:
         """Return e.g. `dncnn-7l-64f-rgb-sigma25`."""
         kind = "gray" if channels == 1 else "rgb"
-        return f"dncnn-{self.layers}l-{self.features}f-{kind}-sigma{info.sigma:g}"
+        level = "blind" if self.blind else f"sigma{info.sigma:g}"
+        return f"dncnn-{self.layers}l-{self.features}f-{kind}-{level}"
 
     def training_degradation(self, info: DegradationInfo) -> str:
-        """Return `gaussian<sigma>`."""
-        return f"gaussian{info.sigma:g}"
+        """Return `gaussian<sigma>` (`gaussian-blind` for a blind model)."""
+        return "gaussian-blind" if self.blind else f"gaussian{info.sigma:g}"
 
     def training_pair(self, degraded: Degraded) -> tuple[torch.Tensor, torch.Tensor]:
         """Train on (noisy, clean)."""
