@@ -234,7 +234,7 @@ def bench(ctx: click.Context, restorers: tuple[str, ...], degradations: tuple[st
               "datasets": [x.name for x in sets], "metrics": [x.label for x in m], "seed": seed,
               "limit": limit, "crop": crop, "crop_at": crop_at if crop else None}
     run_dir = out if out is not None else default_run_dir(Path(os.environ.get("RESTORE_RUNS", "restore-runs")))
-    manifest = {"matrix": matrix, "suite": str(suite) if suite else None, "tile": tile,
+    manifest = {"matrix": matrix, "suite": str(suite) if suite else None, "tile": tile, "jobs": jobs,
                 "command": "restore " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["bench"] else None,
                 "environment": environment(),
                 "plugins": [{"name": p.name, "distribution": p.distribution, "version": p.version}
