@@ -211,4 +211,4 @@ def test_bench_backend_rows_agree():
     assert [(r["restorer"], r["backend"]) for r in rows] == [("dncnn", "eager"), ("dncnn", "optimized"),
                                                              ("identity", None)]
     assert round(rows[0]["psnr"], 3) == round(rows[1]["psnr"], 3)
-    assert all(r["seconds_per_image"] > 0 for r in rows)
+    assert rows[0]["seconds_per_image"] > 0 and rows[1]["seconds_per_image"] > 0  # identity may round to 0.0
