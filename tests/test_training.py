@@ -97,3 +97,20 @@ def test_train_from_recipe_with_command_line_override(tmp_path):
     assert weights.is_file() and load_file(str(weights))
     history = json.loads((tmp_path / "w.history.json").read_text())
     assert history["metadata"]["recipe"] == str(recipe)
+
+
+def test_dncnn17_recipe_runs_and_resumes_test_sized(tmp_path):
+    """The shipped DnCNN-17 recipe, shrunk by command-line overrides to a CI-sized run."""
+    recipe = ROOT / "benchmarks" / "recipes" / "dncnn-17-gray-sigma25.toml"
+    out, ckpt = tmp_path / "d17.safetensors", tmp_path / "d17.ckpt"
+    args = ["train", "--recipe", str(recipe), "--dataset", "skimage-gray", "--crop", "96", "--patch", "24",
+            "--batch", "2", "--val-every", "2", "--val-count", "2", "--max-minutes", "2", "--no-bf16",
+            "--out", str(out), "--checkpoint", str(ckpt)]
+    first = CliRunner().invoke(cli, [*args, "--steps", "2"], catch_exceptions=False)
+    assert first.exit_code == 0, first.stderr
+    resumed = CliRunner().invoke(cli, [*args, "--steps", "4"], catch_exceptions=False)
+    summary = json.loads(resumed.stdout.strip().splitlines()[-1])
+    assert summary["steps"] == 4 and summary["patches_seen"] == 8
+    history = json.loads(out.with_suffix(".history.json").read_text())
+    assert [h["step"] for h in history["history"]] == [2, 4]
+    assert history["metadata"]["restorer"].startswith("dncnn:layers=17")
