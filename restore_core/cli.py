@@ -650,10 +650,7 @@ def run(ctx: click.Context, restorer: str, inputs: tuple[str, ...], output: Path
 @click.option("--patience", type=click.IntRange(min=1), default=None,
               help="Stop after this many validations without a new best.")
 @click.pass_context
-def train(ctx: click.Context, recipe: Path | None, restorer: str | None, degradation: str | None,
-          dataset: str | None, channels: str, out: Path | None, val_count: int, patch: int, batch: int, steps: int,
-          lr: float, max_minutes: float | None, val_every: int, checkpoint: Path | None, seed: int,
-          bf16: bool | None, limit: int | None, crop: int | None, crop_at: str, patience: int | None) -> None:
+def train(ctx: click.Context, **options: Any) -> None:
     """Train a restorer's network; keep the best weights by validation PSNR."""
     import torch
 
@@ -664,38 +661,25 @@ def train(ctx: click.Context, recipe: Path | None, restorer: str | None, degrada
     from restore_core.training import train as run_training
     from restore_core.weights import read_metadata
 
+    recipe = options["recipe"]
     schedule: dict[str, Any] = {}
     if recipe is not None:
-        from restore_core.recipes import load_recipe
+        from restore_core.recipes import load_recipe, merge_recipe
 
-        values = load_recipe(recipe)
-        chosen = {}
-        for key, value in values.items():
-            if key in ("milestones", "gamma"):
-                schedule[key] = tuple(value) if key == "milestones" else float(value)
-            elif key != "description" and ctx.get_parameter_source(key) != click.core.ParameterSource.COMMANDLINE:
-                chosen[key] = value
-        restorer, degradation, dataset = (chosen.get("restorer", restorer), chosen.get("degradation", degradation),
-                                          chosen.get("dataset", dataset))
-        channels = str(chosen.get("channels", channels))
-        out = Path(chosen["out"]) if "out" in chosen else out
-        val_count, patch, batch, steps = (chosen.get("val_count", val_count), chosen.get("patch", patch),
-                                          chosen.get("batch", batch), chosen.get("steps", steps))
-        lr, max_minutes = float(chosen.get("lr", lr)), chosen.get("max_minutes", max_minutes)
-        val_every, seed, bf16 = chosen.get("val_every", val_every), chosen.get("seed", seed), chosen.get("bf16", bf16)
-        limit, crop, crop_at = chosen.get("limit", limit), chosen.get("crop", crop), chosen.get("crop_at", crop_at)
-        patience = chosen.get("patience", patience)
-    for name, value in (("--restorer", restorer), ("--degradation", degradation), ("--dataset", dataset),
-                        ("--out", out)):
-        if value is None:
-            raise UsageError(f"train needs {name} (or a --recipe that gives it)")
+        options, schedule = merge_recipe(load_recipe(recipe), options, given=lambda key: (
+            ctx.get_parameter_source(key) == click.core.ParameterSource.COMMANDLINE))
+    for name in ("restorer", "degradation", "dataset", "out"):
+        if options[name] is None:
+            raise UsageError(f"train needs --{name} (or a --recipe that gives it)")
+    restorer, degradation, dataset = options["restorer"], options["degradation"], options["dataset"]
+    out, channels, val_count = Path(options["out"]), int(options["channels"]), options["val_count"]
     host = _host(ctx)
     model = host.registry("restorer").build(restorer)
     if not isinstance(model, TrainableRestorer):
         raise UsageError(f"restorer {restorer!r} has no network to train")
     deg = host.registry("degradation").build(degradation)
-    data = _dataset(host, dataset).limit(limit).cropped(crop, crop_at)
-    data = replace(data, mode="gray" if channels == "1" else "rgb")
+    data = _dataset(host, dataset).limit(options["limit"]).cropped(options["crop"], options["crop_at"])
+    data = replace(data, mode="gray" if channels == 1 else "rgb")
     if len(data) < 2:
         raise UsageError(f"dataset {dataset!r} needs at least 2 images (training and validation)")
     k = max(2, len(data) // max(val_count, 1)) if val_count else 0
@@ -706,8 +690,8 @@ def train(ctx: click.Context, recipe: Path | None, restorer: str | None, degrada
 
     train_images = [load(i) for i in range(len(data)) if i not in val_idx]
     val_images = [load(i) for i in sorted(val_idx)] or train_images[:4]
-    config = TrainConfig(patch=patch, batch=batch, steps=steps, lr=lr, max_minutes=max_minutes,
-                         val_every=val_every, seed=seed, bf16=bf16, patience=patience, **schedule)
+    config = TrainConfig(**{k: options[k] for k in ("patch", "batch", "steps", "max_minutes", "val_every", "seed",
+                                                    "bf16", "patience")}, lr=float(options["lr"]), **schedule)
     command = "restore train " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["train"] else ""
     metadata = {"restorer": model.spec(), "degradation": deg.spec(), "dataset": dataset,
                 "recipe": str(recipe) if recipe else None,
@@ -715,7 +699,7 @@ def train(ctx: click.Context, recipe: Path | None, restorer: str | None, degrada
                 "command": command, "restore_version": restore_core.__version__,
                 "torch": torch.__version__, "machine": f"{platform.machine()} {platform.processor()}",
                 "threads": torch.get_num_threads(),
-                "bf16": cpu_has_native_bf16() if bf16 is None else bf16}
+                "bf16": cpu_has_native_bf16() if config.bf16 is None else config.bf16}
     interactive = stderr.is_terminal
     last_log = [0.0]
 
@@ -732,9 +716,9 @@ def train(ctx: click.Context, recipe: Path | None, restorer: str | None, degrada
 
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeRemainingColumn(), console=stderr, disable=not interactive) as progress:
-        task = progress.add_task("training", total=steps)
-        result = run_training(model, deg, train_images, val_images, int(channels), config, out,
-                              metadata, checkpoint, on_progress)
+        task = progress.add_task("training", total=config.steps)
+        result = run_training(model, deg, train_images, val_images, channels, config, out,
+                              metadata, options["checkpoint"], on_progress)
     summary = {"weights": str(out), "steps": result.steps, "best_val_psnr": round(result.best_psnr, 4),
                "best_step": result.best_step, "minutes": round(result.seconds / 60, 2),
                "patches_seen": result.patches_seen}

@@ -68,14 +68,13 @@ def read_array(path: str | os.PathLike[str]) -> np.ndarray:
         with Image.open(p) as img:
             # read before load(): Pillow drops the TIFF orientation tag once the pixels are decoded
             orientation = (img.tag_v2 if img.format == "TIFF" else img.getexif()).get(_EXIF_ORIENTATION, 1)
-            img.load()
+            # deep colour is decoded by pypng or tifffile only: Pillow would decode it to 8 bits first
             if img.format == "PNG" and _png_bit_depth(p) == 16 and img.mode not in ("I", "I;16", "I;16B"):
-                array = _read_png16(p)
-            elif img.format == "TIFF" and _tiff_is_deep_colour(img):
-                array = _read_tiff_deep(p)
-            else:
-                return _pil_to_array(ImageOps.exif_transpose(img))
-            return _orient(array, orientation)
+                return _orient(_read_png16(p), orientation)
+            if img.format == "TIFF" and _tiff_is_deep_colour(img):
+                return _orient(_read_tiff_deep(p), orientation)
+            img.load()
+            return _pil_to_array(ImageOps.exif_transpose(img))
     except UnidentifiedImageError:
         raise ImageReadError(f"{p}: not a readable image (expected PNG, JPEG, BMP or TIFF)") from None
     except Image.DecompressionBombError as exc:

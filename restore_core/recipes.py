@@ -18,6 +18,7 @@ Options given on the command line win over the recipe's.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,20 @@ FIELDS: dict[str, tuple[type, ...]] = {
     "seed": (int,), "bf16": (bool,), "limit": (int,), "crop": (int,), "crop_at": (str,), "patience": (int,),
 }
 REQUIRED = ("restorer", "degradation", "dataset")
+
+
+def merge_recipe(recipe: dict[str, Any], options: dict[str, Any],
+                 given: Callable[[str], bool]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Fill the options not `given` on the command line from the recipe; return (options, schedule)."""
+    merged, schedule = dict(options), {}
+    for key, value in recipe.items():
+        if key == "milestones":
+            schedule[key] = tuple(value)
+        elif key == "gamma":
+            schedule[key] = float(value)
+        elif key != "description" and not given(key):
+            merged[key] = value
+    return merged, schedule
 
 
 def load_recipe(path: str | os.PathLike[str]) -> dict[str, Any]:
