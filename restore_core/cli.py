@@ -639,9 +639,13 @@ def run(ctx: click.Context, restorer: str, inputs: tuple[str, ...], output: Path
 @click.option("--steps", default=3000, show_default=True, help="Optimiser steps.")
 @click.option("--lr", default=1e-3, show_default=True, help="Initial Adam learning rate.")
 @click.option("--max-minutes", type=float, default=None, help="Wall-clock budget; the schedule follows it.")
+@click.option("--warmup", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Steps of linear learning-rate warm-up.")
 @click.option("--val-every", default=250, show_default=True, help="Validate every N steps.")
 @click.option("--checkpoint", type=click.Path(path_type=Path), default=None,
               help="Resumable checkpoint file (resumed from when it exists).")
+@click.option("--init", type=click.Path(path_type=Path), default=None,
+              help="Start from these weights (.safetensors), e.g. a shallower DnCNN to deepen.")
 @click.option("--seed", default=0, show_default=True)
 @click.option("--bf16/--no-bf16", default=None, help="bf16 autocast (default: when the CPU has it).")
 @click.option("--limit", type=click.IntRange(min=2), default=None, help="Use only the first N images.")
@@ -691,10 +695,13 @@ def train(ctx: click.Context, **options: Any) -> None:
     train_images = [load(i) for i in range(len(data)) if i not in val_idx]
     val_images = [load(i) for i in sorted(val_idx)] or train_images[:4]
     config = TrainConfig(**{k: options[k] for k in ("patch", "batch", "steps", "max_minutes", "val_every", "seed",
-                                                    "bf16", "patience")}, lr=float(options["lr"]), **schedule)
+                                                    "bf16", "patience", "warmup")}, lr=float(options["lr"]), **schedule)
+    init = Path(options["init"]) if options["init"] is not None else None
+    if init is not None and not init.is_file():
+        raise UsageError(f"initial weights {str(init)!r} do not exist")
     command = "restore train " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["train"] else ""
     metadata = {"restorer": model.spec(), "degradation": deg.spec(), "dataset": dataset,
-                "recipe": str(recipe) if recipe else None,
+                "recipe": str(recipe) if recipe else None, "init": _shown_path(init),
                 "train_images": len(train_images), "val_images": len(val_images),
                 "command": command, "restore_version": restore_core.__version__,
                 "torch": torch.__version__, "machine": f"{platform.machine()} {platform.processor()}",
@@ -718,7 +725,7 @@ def train(ctx: click.Context, **options: Any) -> None:
                   TimeRemainingColumn(), console=stderr, disable=not interactive) as progress:
         task = progress.add_task("training", total=config.steps)
         result = run_training(model, deg, train_images, val_images, channels, config, out,
-                              metadata, options["checkpoint"], on_progress)
+                              metadata, options["checkpoint"], on_progress, init)
     summary = {"weights": str(out), "steps": result.steps, "best_val_psnr": round(result.best_psnr, 4),
                "best_step": result.best_step, "minutes": round(result.seconds / 60, 2),
                "patches_seen": result.patches_seen}
@@ -728,6 +735,16 @@ def train(ctx: click.Context, **options: Any) -> None:
     card_meta = {**metadata, **read_metadata(out)} if out.is_file() else metadata
     atomic_write_text(out.with_suffix(".md"), render_model_card(summary, card_meta, result.history))
     click.echo(json.dumps(summary))
+
+
+def _shown_path(path: Path | None) -> str | None:
+    """`path` relative to the working folder when inside it, so records do not carry a home folder."""
+    if path is None:
+        return None
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 # ---------------------------------------------------------------------------------------- entry

@@ -17,6 +17,8 @@ def render_model_card(summary: dict[str, Any], metadata: dict[str, Any],
         ("training data", f"`{metadata['dataset']}`: {metadata['train_images']} images, "
                           f"{metadata['val_images']} held out for validation"),
         ("command", f"`{metadata.get('command') or '(called from Python)'}`"),
+        *([("initialised from", f"`{metadata['init']}` (its own training time is not counted here)")]
+          if metadata.get("init") else []),
         ("duration", f"{summary['minutes']:.1f} min, {summary['steps']} steps, "
                      f"{summary['patches_seen']} patches"),
         ("settings", ", ".join(f"{k}={v}" for k, v in config.items())),

@@ -97,6 +97,17 @@ class NetworkRestorer(TrainableRestorer):
     def training_degradation(self, info: DegradationInfo) -> str:
         """Return the degradation spec weights for `info` are trained under."""
 
+    def warm_start(self, network: torch.nn.Module, state: dict[str, torch.Tensor], sample: torch.Tensor) -> None:
+        """Initialise `network` from another run's weights before training (here: the same architecture).
+
+        `sample` is a batch of training inputs, for subclasses that must calibrate what they add.
+        """
+        try:
+            network.load_state_dict(state, strict=True)
+        except RuntimeError as exc:
+            first = str(exc).strip().splitlines()[0]
+            raise WeightsError(f"the initial weights do not fit {self.short_spec()}: {first}") from None
+
     def weights_path(self, info: DegradationInfo, channels: int) -> Path | None:
         """Return the weights file for this configuration, or None when there is none."""
         if self.weights is not None:

@@ -31,6 +31,7 @@ FIELDS: dict[str, tuple[type, ...]] = {
     "out": (str,), "val_count": (int,), "patch": (int,), "batch": (int,), "steps": (int,), "lr": (float, int),
     "milestones": (list,), "gamma": (float, int), "max_minutes": (float, int), "val_every": (int,),
     "seed": (int,), "bf16": (bool,), "limit": (int,), "crop": (int,), "crop_at": (str,), "patience": (int,),
+    "init": (str,), "warmup": (int,),
 }
 REQUIRED = ("restorer", "degradation", "dataset")
 
@@ -62,6 +63,7 @@ def load_recipe(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise UsageError(f"recipe {p}: missing {', '.join(missing)}")
     if "milestones" in data and not all(isinstance(m, (int, float)) and 0 < m < 1 for m in data["milestones"]):
         raise UsageError(f"recipe {p}: milestones must be fractions of the run between 0 and 1")
-    if "out" in data:
-        data["out"] = str((p.parent / data["out"]).resolve()) if not Path(data["out"]).is_absolute() else data["out"]
+    for key in ("out", "init"):
+        if key in data and not Path(data[key]).is_absolute():
+            data[key] = str((p.parent / data[key]).resolve())
     return data

@@ -10,7 +10,7 @@ import math
 import random
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ from restore_core.errors import UsageError
 from restore_core.interfaces import Degradation, DegradationInfo, TrainableRestorer
 from restore_core.metric_protocol import psnr, resolve, scoring_view
 from restore_core.network_restorer import NetworkRestorer
-from restore_core.weights import save_weights
+from restore_core.weights import read_state, save_weights
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,7 @@ class TrainConfig:
     lr: float = 1e-3
     milestones: tuple[float, ...] = (0.6, 0.85)  # fractions of the run where lr is multiplied by gamma
     gamma: float = 0.2
+    warmup: int = 0  # steps of linear learning-rate warm-up (Adam's first steps are full-sized)
     val_every: int = 250
     val_crop: int = 160
     seed: int = 0
@@ -153,8 +154,13 @@ def train(
     metadata: dict[str, Any],
     checkpoint: Path | None = None,
     on_progress: Callable[[TrainProgress], None] | None = None,
+    init: Path | None = None,
 ) -> TrainResult:
-    """Train `restorer` on uint8 (C, H, W) images; keep the best weights (by validation) at `out`."""
+    """Train `restorer` on uint8 (C, H, W) images; keep the best weights (by validation) at `out`.
+
+    `init` names weights to start from (see `NetworkRestorer.warm_start`); a checkpoint being
+    resumed takes precedence, since it already holds the warm-started run.
+    """
     if not isinstance(restorer, NetworkRestorer):
         raise UsageError(f"{restorer.name} is not trainable")
     usable = [im for im in train_images if min(im.shape[-2:]) >= config.patch]
@@ -165,10 +171,18 @@ def train(
     rng = random.Random(config.seed)
     network = restorer.build_network(channels).to(memory_format=torch.channels_last)
     network.train()
+    resuming = checkpoint is not None and checkpoint.is_file()
+    if init is not None and not resuming:
+        # a separate stream, so a warm-started run draws the same training patches as a cold one
+        calibration_rng = random.Random(config.seed + 1)
+        clean = _sample_patches(usable, replace(config, batch=max(config.batch, 64)), calibration_rng)
+        gens = [torch.Generator().manual_seed(calibration_rng.getrandbits(63)) for _ in range(clean.shape[0])]
+        sample, _ = restorer.training_pair(degradation.degrade(clean, gens))
+        restorer.warm_start(network, read_state(init), sample)
     optimizer = torch.optim.Adam(network.parameters(), lr=config.lr)
     bf16 = cpu_has_native_bf16() if config.bf16 is None else config.bf16
     state = {"step": 0, "best_psnr": -math.inf, "best_step": 0, "seconds": 0.0, "history": []}
-    if checkpoint is not None and checkpoint.is_file():
+    if resuming:
         saved = torch.load(checkpoint, weights_only=True)
         network.load_state_dict(saved["network"])
         optimizer.load_state_dict(saved["optimizer"])
@@ -198,7 +212,7 @@ def train(
             if elapsed >= config.max_minutes * 60:
                 break
             progress = max(progress, elapsed / (config.max_minutes * 60))
-        lr = config.lr * _lr_factor(progress, config)
+        lr = config.lr * _lr_factor(progress, config) * min(1.0, (state["step"] + 1) / max(config.warmup, 1))
         for group in optimizer.param_groups:
             group["lr"] = lr
         clean = _sample_patches(usable, config, rng)

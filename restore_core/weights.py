@@ -39,13 +39,18 @@ def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise WeightsError(f"cannot read weights {str(path)!r}: {exc}") from None
 
 
+def read_state(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
+    """Return the tensors stored in a weights file."""
+    try:
+        return load_file(str(path))
+    except (OSError, SafetensorError) as exc:
+        raise WeightsError(f"cannot read weights {str(path)!r}: {exc}") from None
+
+
 def load_weights(path: str | os.PathLike[str], network: torch.nn.Module) -> dict[str, Any]:
     """Load weights into `network` (strictly) and return their metadata."""
     metadata = read_metadata(path)
-    try:
-        state = load_file(str(path))
-    except (OSError, SafetensorError) as exc:
-        raise WeightsError(f"cannot read weights {str(path)!r}: {exc}") from None
+    state = read_state(path)
     try:
         network.load_state_dict(state, strict=True)
     except RuntimeError as exc:

@@ -75,6 +75,7 @@ def test_recipes_load_and_are_checked(tmp_path):
         recipe = load_recipe(path)
         assert HOST.registry("restorer").build(recipe["restorer"]) is not None
         assert Path(recipe["out"]).parent.name == "weights"
+        assert "init" not in recipe or Path(recipe["init"]).is_file()  # a deepened model's source is shipped
     bad = tmp_path / "bad.toml"
     for text, needle in [("restorer = 1", "must be str"), ('restorer = "dncnn"', "missing degradation"),
                          ('bogus = 1\nrestorer="a"\ndegradation="b"\ndataset="c"', "unknown key"),
@@ -114,3 +115,58 @@ def test_dncnn17_recipe_runs_and_resumes_test_sized(tmp_path):
     history = json.loads(out.with_suffix(".history.json").read_text())
     assert [h["step"] for h in history["history"]] == [2, 4]
     assert history["metadata"]["restorer"].startswith("dncnn:layers=17")
+    assert history["metadata"]["init"].endswith("dncnn-7l-64f-gray-sigma25.safetensors")  # deepened from it
+
+
+def _trained_looking(layers: int, features: int, channels: int = 1) -> torch.nn.Module:
+    """A DnCNN network with random weights and non-trivial BatchNorm statistics."""
+    network = HOST.registry("restorer").build(f"dncnn:layers={layers},features={features}").build_network(channels)
+    with torch.no_grad():
+        for m in network.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.5, 0.5)
+                m.running_var.uniform_(0.5, 2.0)
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.uniform_(-0.2, 0.2)
+    return network.eval()
+
+
+@pytest.mark.parametrize("layers", [5, 6, 11])
+def test_deepened_dncnn_computes_what_the_shallow_one_did(layers):
+    source = _trained_looking(5, 8, channels=3)
+    model = HOST.registry("restorer").build(f"dncnn:layers={layers},features=8")
+    network = model.build_network(3)
+    sample = torch.rand(16, 3, 24, 24)
+    model.warm_start(network, source.state_dict(), sample)
+    network.eval()
+    x = torch.rand(2, 3, 32, 40)
+    with torch.no_grad():
+        assert (network(x) - source(x)).abs().max() < 1e-5
+    names = [n for n, _ in network.named_parameters()]
+    assert len(names) == 2 + 2 + 3 * (layers - 2)  # every layer is really there
+
+
+def test_warm_start_refuses_another_width():
+    from restore_core.weights import WeightsError
+
+    model = HOST.registry("restorer").build("dncnn:layers=7,features=8")
+    with pytest.raises(WeightsError, match="do not fit"):
+        model.warm_start(model.build_network(1), _trained_looking(5, 16).state_dict(), torch.rand(4, 1, 24, 24))
+
+
+def test_learning_rate_warms_up_linearly(tmp_path):
+    lrs: list[float] = []
+    model = HOST.registry("restorer").build("dncnn:layers=3,features=8")
+    deg = HOST.registry("degradation").build("gaussian25")
+    images = _images()
+    config = TrainConfig(patch=24, batch=2, steps=6, val_every=6, bf16=False, lr=1e-3, warmup=4, milestones=())
+    train(model, deg, images[:-2], images[-2:], 1, config, tmp_path / "w.safetensors", {},
+          on_progress=lambda p: lrs.append(p.lr))
+    assert lrs == pytest.approx([2.5e-4, 5e-4, 7.5e-4, 1e-3, 1e-3, 1e-3])
+
+
+def test_missing_initial_weights_is_one_line_error(tmp_path):
+    result = CliRunner().invoke(cli, ["train", "-r", "dncnn", "-d", "gaussian25", "--dataset", "skimage-gray",
+                                      "--out", str(tmp_path / "w.safetensors"), "--init", str(tmp_path / "nope")])
+    assert result.exit_code != 0
+    assert "initial weights" in result.stderr and "Traceback" not in result.stderr

@@ -77,6 +77,42 @@ class DnCNN(NetworkRestorer):
         level = "blind" if self.blind else f"sigma{info.sigma:g}"
         return f"dncnn-{self.layers}l-{self.features}f-{kind}-{level}"
 
+    def warm_start(self, network: nn.Module, state: dict[str, torch.Tensor], sample: torch.Tensor) -> None:
+        """Start from a trained DnCNN of the same width and at most this depth.
+
+        A shallower source is deepened as in Net2DeeperNet (Chen et al., 2016): its middle blocks
+        are spread evenly and each is followed by new blocks that compute the identity (an
+        identity kernel, a BatchNorm calibrated on `sample` to undo its own normalisation, and a
+        ReLU that passes the non-negative activations unchanged). The deeper network starts out
+        computing exactly what the trained one does, so training continues from its quality
+        instead of from noise.
+        """
+        if not isinstance(network, DnCNNNetwork):
+            raise TypeError("warm_start expects the network build_network returned")
+        source_layers = sum(1 for k in state if k.endswith(".running_mean")) + 2
+        if source_layers >= self.layers:
+            super().warm_start(network, state, sample)
+            return
+        channels = network.body[0].in_channels
+        source = DnCNNNetwork(channels, source_layers, self.features)
+        super().warm_start(source, state, sample)
+        inputs = _block_inputs(source, sample)
+        old_middle, new_middle = source_layers - 2, self.layers - 2
+        # old block j sits at position j * new // old; the identity blocks after it see its output
+        placed = {j * new_middle // old_middle: j for j in range(old_middle)}
+        with torch.no_grad():
+            _copy_conv(network.body[0], source.body[0])
+            _copy_conv(network.body[-1], source.body[-1])
+            current = 0
+            for position in range(new_middle):
+                conv, bn = network.body[2 + 3 * position], network.body[3 + 3 * position]
+                if position in placed:
+                    current = placed[position]
+                    _copy_conv(conv, source.body[2 + 3 * current])
+                    bn.load_state_dict(source.body[3 + 3 * current].state_dict())
+                else:
+                    _make_identity(conv, bn, inputs[current + 1])
+
     def training_degradation(self, info: DegradationInfo) -> str:
         """Return `gaussian<sigma>` (`gaussian-blind` for a blind model)."""
         return "gaussian-blind" if self.blind else f"gaussian{info.sigma:g}"
@@ -90,6 +126,42 @@ class DnCNN(NetworkRestorer):
     ) -> torch.Tensor:
         """Denoise in one pass."""
         return network(degraded)
+
+
+def _block_inputs(network: DnCNNNetwork, sample: torch.Tensor) -> list[torch.Tensor]:
+    """Activations (eval mode) after the first ReLU and after each middle block of `network`."""
+    seen: list[torch.Tensor] = []
+    relus = [m for m in network.body if isinstance(m, nn.ReLU)]
+    hooks = [r.register_forward_hook(lambda _m, _i, out: seen.append(out.detach().clone())) for r in relus]
+    was_training = network.training
+    network.eval()
+    try:
+        with torch.no_grad():
+            network(sample.float())
+    finally:
+        for h in hooks:
+            h.remove()
+        network.train(was_training)
+    return seen
+
+
+def _copy_conv(target: nn.Conv2d, source: nn.Conv2d) -> None:
+    target.weight.copy_(source.weight)
+    if target.bias is not None and source.bias is not None:
+        target.bias.copy_(source.bias)
+
+
+def _make_identity(conv: nn.Conv2d, bn: nn.BatchNorm2d, activations: torch.Tensor) -> None:
+    """Set conv+BN to pass `activations`-like inputs through unchanged (exactly so in eval mode)."""
+    conv.weight.zero_()
+    for c in range(conv.out_channels):
+        conv.weight[c, c, conv.kernel_size[0] // 2, conv.kernel_size[1] // 2] = 1.0
+    mean = activations.mean(dim=(0, 2, 3))
+    var = activations.var(dim=(0, 2, 3), unbiased=True)
+    bn.running_mean.copy_(mean)
+    bn.running_var.copy_(var)
+    bn.weight.copy_(torch.sqrt(var + bn.eps))
+    bn.bias.copy_(mean)
 
 
 @hookimpl
