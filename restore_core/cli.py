@@ -491,6 +491,7 @@ def models(ctx: click.Context, fmt: str) -> None:
     """List the trained weights plugins ship, with what their model cards record."""
     from importlib import resources
 
+    from restore_core.flops import flops_per_pixel
     from restore_core.network_restorer import NetworkRestorer
     from restore_core.weights import read_metadata
 
@@ -510,20 +511,26 @@ def models(ctx: click.Context, fmt: str) -> None:
             if str(meta.get("restorer", "")).split(":")[0] != reg.name:
                 continue  # a package may hold the weights of several restorers
             card = Path(str(file)).with_suffix(".md")
+            cost = None
+            if meta.get("restorer") and meta.get("channels"):
+                model = _host(ctx).registry("restorer").build(str(meta["restorer"]))
+                cost = flops_per_pixel(model.build_network(int(meta["channels"]))) / 1e6
             rows.append({"restorer": reg.name, "key": meta.get("key", file.name), "spec": meta.get("restorer"),
                          "degradation": meta.get("degradation"), "dataset": meta.get("dataset"),
                          "channels": meta.get("channels"), "step": meta.get("step"),
                          "val_psnr": meta.get("val_psnr"), "bytes": Path(str(file)).stat().st_size,
+                         "mflops_per_pixel": None if cost is None else round(cost, 3),
                          "card": str(card) if card.is_file() else None})
     if fmt == "json":
         click.echo(json.dumps(rows, indent=2))
         return
     table = Table(title="shipped models", title_justify="left")
-    for col in ("key", "restorer spec", "trained under", "data", "val PSNR", "size", "model card"):
+    for col in ("key", "restorer spec", "trained under", "data", "val PSNR", "MFLOP/px", "size", "model card"):
         table.add_column(col)
     for row in rows:
         table.add_row(row["key"], str(row["spec"]), str(row["degradation"]), str(row["dataset"]),
-                      _fmt(row["val_psnr"], 2), f"{row['bytes'] / 1e6:.2f} MB", row["card"] or "-")
+                      _fmt(row["val_psnr"], 2), _fmt(row["mflops_per_pixel"], 2), f"{row['bytes'] / 1e6:.2f} MB",
+                      row["card"] or "-")
     _wide_console().print(table)
 
 

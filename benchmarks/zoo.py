@@ -1,0 +1,143 @@
+"""The model-zoo table: every shipped weights file, what its training cost and what it measures.
+
+    RESTORE_DATA=../shared/datasets python benchmarks/zoo.py --out benchmarks/results/zoo
+
+For each `.safetensors` in the built-in weights folder it reads the training record written beside
+it by `restore train` (`<key>.history.json`: minutes, patches seen, threads, the weights it was
+deepened from), counts the network's FLOPs per pixel, and runs `restore bench` on the standard sets
+of its task under the standard protocol: Set12 and BSD68 (gray) or CBSD68 (colour) at the trained
+sigma, or at 15/25/50 for a blind model; Set5 and Set14 at the trained scale for super-resolution.
+Writes `OUT.json` and `OUT.md` atomically.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import sys
+from pathlib import Path
+from typing import Any
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from record import run_bench
+
+from restore_core.atomic_files import atomic_write_text
+from restore_core.flops import flops_per_pixel
+from restore_core.plugin_host import default_host
+from restore_core.weights import read_metadata
+
+WEIGHTS = Path(__file__).resolve().parents[1] / "plugins" / "restore_builtins" / "weights"
+SET_NAMES = {"set12": "Set12", "bsd68": "BSD68", "cbsd68": "CBSD68", "set5": "Set5", "set14": "Set14"}
+
+
+def evaluation(degradation: str, channels: int) -> tuple[list[str], list[str]]:
+    """Return (degradation specs, dataset names) a model trained under `degradation` is measured on."""
+    reg, params = default_host().registry("degradation").parse(degradation)
+    name = reg.name
+    if name == "gaussian":
+        levels = [f"gaussian{float(params['sigma']):g}"]
+    elif name == "gaussian-blind":
+        levels = ["gaussian15", "gaussian25", "gaussian50"]
+    elif name == "bicubic-down":
+        return [f"x{int(params['scale'])}"], ["set5", "set14"]
+    else:
+        raise SystemExit(f"zoo: no standard evaluation for models trained under {degradation!r}")
+    return levels, ["set12", "bsd68"] if channels == 1 else ["cbsd68"]
+
+
+def training_record(key: str) -> dict[str, Any]:
+    """The `restore train` summary beside the weights, with the chain of weights it was deepened from."""
+    path = WEIGHTS / f"{key}.history.json"
+    if not path.is_file():
+        return {}
+    record = json.loads(path.read_text())
+    init = record.get("metadata", {}).get("init")
+    if init:
+        parent = training_record(Path(init).stem)
+        record["init_minutes"] = parent.get("minutes", 0.0) + parent.get("init_minutes", 0.0)
+        record["init_key"] = Path(init).stem
+    return record
+
+
+def measure(path: Path) -> dict[str, Any]:
+    """Cost, training record and measured figures of one weights file."""
+    meta = read_metadata(path)
+    key, channels = meta["key"], int(meta["channels"])
+    reg, params = default_host().registry("restorer").parse(meta["restorer"])
+    model = reg.factory(**{**params, "weights": str(path)})
+    spec = model.spec()
+    network = model.build_network(channels)
+    levels, datasets = evaluation(meta["degradation"], channels)
+    rows = run_bench(["bench", "-r", spec, "-d", ",".join(levels), "--dataset", ",".join(datasets),
+                      "-m", "psnr,ssim", "-b", "optimized"])
+    figures = [{"degradation": r["degradation"], "dataset": r["dataset"], "images": r["images"],
+                "psnr": r["psnr"], "ssim": r["ssim"], "psnr_input": r["psnr_input"]}
+               for r in rows if not r.get("skipped")]
+    record = training_record(key)
+    minutes = record.get("minutes")
+    return {
+        "key": key, "restorer": spec.split(",weights=")[0], "trained_under": meta["degradation"],
+        "mflops_per_pixel": round(flops_per_pixel(network) / 1e6, 3),
+        "parameters": sum(p.numel() for p in network.parameters()),
+        "train_minutes": minutes, "init_key": record.get("init_key"), "init_minutes": record.get("init_minutes"),
+        "train_threads": record.get("metadata", {}).get("threads"),
+        "patches_seen": record.get("patches_seen"),
+        "patches_per_second": round(record["patches_seen"] / (minutes * 60), 1) if minutes else None,
+        "patch": (read_metadata(path).get("config") or {}).get("patch"),
+        "figures": figures,
+    }
+
+
+def markdown(models: list[dict[str, Any]], header: str) -> str:
+    """The zoo as a Markdown table: one row per model, its figures per set in one cell."""
+    lines = [header, "",
+             "| model | MFLOP/px | parameters | training minutes | patches/s (side) | figures (PSNR dB / SSIM) |",
+             "|---|---:|---:|---|---|---|"]
+    for m in models:
+        minutes = "-" if m["train_minutes"] is None else f"{m['train_minutes']:.0f}"
+        if m["init_key"]:
+            minutes += f" (+{m['init_minutes']:.0f} of {m['init_key']})"
+        rate = "-" if m["patches_per_second"] is None else f"{m['patches_per_second']:.0f} ({m['patch']}px)"
+        figures = "; ".join(
+            f"{SET_NAMES.get(f['dataset'], f['dataset'])} {f['degradation']}: {f['psnr']:.2f} / {f['ssim']:.4f}"
+            for f in m["figures"])
+        lines.append(f"| {m['key']} | {m['mflops_per_pixel']:.2f} | {m['parameters']:,} | {minutes} | {rate} "
+                     f"| {figures} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    """Measure every shipped model and write the zoo table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, required=True, help="output stem: writes OUT.json and OUT.md")
+    parser.add_argument("--only", default=None, help="comma-separated keys to measure (default: all)")
+    args = parser.parse_args()
+    if not os.environ.get("RESTORE_DATA"):
+        raise SystemExit("zoo: set RESTORE_DATA to the folder holding the standard test sets")
+    only = set(args.only.split(",")) if args.only else None
+    paths = [p for p in sorted(WEIGHTS.glob("*.safetensors")) if only is None or p.stem in only]
+    models = [measure(p) for p in paths]
+    date = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+    provenance = {"command": "python benchmarks/zoo.py " + " ".join(sys.argv[1:]), "date": date,
+                  "machine": platform.machine(), "cpu_count": os.cpu_count(), "torch": torch.__version__,
+                  "torch_threads": torch.get_num_threads()}
+    header = (f"# Model zoo\n\nCommand: `{provenance['command']}` with RESTORE_DATA set. Recorded {date} on "
+              f"{provenance['machine']} ({provenance['cpu_count']} CPUs), torch {provenance['torch']}. "
+              "Training minutes and patches per second come from each model's `restore train` record "
+              "(1 torch thread per run, two runs sharing the 2 cores); a deepened model's own minutes are "
+              "followed by those of the model it started from. Protocol: noise seeded per image, noisy "
+              "input not clipped, output clipped to [0, 1], PSNR on [0, 1] without border crop; SR on "
+              "the Y channel with `scale` pixels cropped.")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(args.out.with_suffix(".json"), json.dumps({**provenance, "models": models}, indent=1))
+    atomic_write_text(args.out.with_suffix(".md"), markdown(models, header))
+    print(markdown(models, header))
+
+
+if __name__ == "__main__":
+    main()
