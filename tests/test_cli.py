@@ -206,3 +206,16 @@ def test_train_rejects_untrainable_and_tiny_data(runner, folder, tmp_path):
     assert_one_line_error(invoke(runner, "train", "-r", "dncnn", "-d", "gaussian25", "--dataset", str(folder),
                                  "--patch", "400", "--out", str(tmp_path / "w.safetensors")), 2, "400")
     assert not (tmp_path / "w.safetensors").exists()
+
+
+def test_models_lists_every_shipped_weights_file_with_its_cost(runner):
+    result = runner.invoke(cli, ["models", "--format", "json"], catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+    rows = {row["key"]: row for row in json.loads(result.stdout)}
+    weights = Path(__file__).resolve().parents[1] / "plugins" / "restore_builtins" / "weights"
+    assert set(rows) == {p.stem for p in weights.glob("*.safetensors")}
+    assert rows["dncnn-7l-64f-gray-sigma25"]["mflops_per_pixel"] == pytest.approx(
+        2 * 9 * (64 + 5 * 64 * 64 + 64) / 1e6, abs=1e-3)
+    assert all(row["card"] and Path(row["card"]).is_file() for row in rows.values())
+    table = runner.invoke(cli, ["models"], catch_exceptions=False, terminal_width=250)
+    assert "dncnn-7l-64f-gray-sigma25" in table.stdout and "MFLOP/px" in table.stdout
