@@ -12,7 +12,7 @@ import torch
 from restore_core.backends import Backend, Runner, ShapeRange
 from restore_core.errors import UsageError, WeightsNotFoundError
 from restore_core.interfaces import DegradationInfo, TrainableRestorer
-from restore_core.tiling import auto_tile, receptive_radius, run_tiled
+from restore_core.tiling import auto_tile, receptive_radius, run_tiled, size_multiple
 from restore_core.weights import WeightsError, load_weights, read_metadata
 
 Tile = int | Literal["auto"] | None
@@ -59,8 +59,9 @@ class InferenceRunner:
         tile = self.tile_for(tuple(x.shape))
         if tile is None or (x.shape[-2] <= tile and x.shape[-1] <= tile):
             return self._runner(tuple(x.shape))(x)
-        runner = self._runner((x.shape[0], x.shape[1], min(tile, x.shape[-2]), min(tile, x.shape[-1])))
-        return run_tiled(runner, x, tile, self.margin)
+        longest = tile + size_multiple(self.network) - 1  # the last tile may run a little longer
+        runner = self._runner((x.shape[0], x.shape[1], min(longest, x.shape[-2]), min(longest, x.shape[-1])))
+        return run_tiled(runner, x, tile, self.margin, align=size_multiple(self.network))
 
 
 class NetworkRestorer(TrainableRestorer):

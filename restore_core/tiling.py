@@ -19,7 +19,11 @@ Runner = Callable[[torch.Tensor], torch.Tensor]
 
 
 def receptive_radius(module: nn.Module) -> int:
-    """Upper bound on how far (in pixels) an output pixel sees: the sum of every conv's reach."""
+    """Upper bound on how far (in pixels) an output pixel sees: the network's own `receptive_radius`
+    when it declares one (needed once it downsamples), else the sum of every conv's reach."""
+    declared = getattr(module, "receptive_radius", None)
+    if isinstance(declared, int):
+        return declared
     radius = 0
     for m in module.modules():
         if isinstance(m, nn.Conv2d):
@@ -28,15 +32,24 @@ def receptive_radius(module: nn.Module) -> int:
     return radius
 
 
-def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
-    """Start offsets of tiles of `tile` pixels covering `length` with at least `overlap` shared."""
+def size_multiple(module: nn.Module) -> int:
+    """The grid a network's input is aligned to internally (2**levels for a U-Net; else 1)."""
+    declared = getattr(module, "size_multiple", 1)
+    return declared if isinstance(declared, int) and declared > 0 else 1
+
+
+def tile_starts(length: int, tile: int, overlap: int, align: int = 1) -> list[int]:
+    """Start offsets, multiples of `align`, of tiles of `tile` pixels covering `length` with at
+    least `overlap` shared; the last tile runs to the end (up to `align - 1` pixels longer)."""
     if length <= tile:
         return [0]
-    stride = tile - overlap
+    stride = (tile - overlap) // align * align
     if stride < 1:
-        raise ValueError(f"tile {tile} must exceed the overlap {overlap}")
+        raise ValueError(f"tile {tile} must exceed the overlap {overlap} by at least {align}")
     starts = list(range(0, length - tile, stride))
-    starts.append(length - tile)
+    last = (length - tile) // align * align
+    if last > starts[-1]:
+        starts.append(last)
     return starts
 
 
@@ -54,8 +67,13 @@ def _ramp(size: int, start: int, length: int, margin: int, blend: int) -> torch.
     return w
 
 
-def run_tiled(runner: Runner, x: torch.Tensor, tile: int, margin: int, blend: int = 8) -> torch.Tensor:
-    """Apply a size-preserving `runner` to `x` (N, C, H, W) tile by tile; equal to `runner(x)`."""
+def run_tiled(runner: Runner, x: torch.Tensor, tile: int, margin: int, blend: int = 8,
+              align: int = 1) -> torch.Tensor:
+    """Apply a size-preserving `runner` to `x` (N, C, H, W) tile by tile; equal to `runner(x)`.
+
+    Tiles start on multiples of `align`, so a network that downsamples sees the same grid as on
+    the whole image.
+    """
     n, _, h, w = x.shape
     overlap = 2 * margin + blend
     if tile <= overlap:
@@ -64,9 +82,11 @@ def run_tiled(runner: Runner, x: torch.Tensor, tile: int, margin: int, blend: in
         return runner(x)
     out: torch.Tensor | None = None
     weight = torch.zeros(1, 1, h, w)
-    for y in tile_starts(h, tile, overlap):
-        for x0 in tile_starts(w, tile, overlap):
-            th, tw = min(tile, h), min(tile, w)
+    rows, cols = tile_starts(h, tile, overlap, align), tile_starts(w, tile, overlap, align)
+    for y in rows:
+        for x0 in cols:
+            th = h - y if y == rows[-1] else min(tile, h)
+            tw = w - x0 if x0 == cols[-1] else min(tile, w)
             piece = runner(x[..., y : y + th, x0 : x0 + tw])
             if piece.shape[-2:] != (th, tw):
                 raise ValueError(f"tiling needs a size-preserving network; got {tuple(piece.shape)} for {th}x{tw}")
