@@ -9,8 +9,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from restore_core import DENOISING, DegradationInfo, Degraded, hookimpl
-from restore_core.network_restorer import NetworkRestorer
+from restore_builtins.trained_denoiser import TrainedDenoiser
+from restore_core import DegradationInfo, hookimpl
 
 
 class DnCNNNetwork(nn.Module):
@@ -42,13 +42,11 @@ class DnCNNNetwork(nn.Module):
         return x - self.body(x)
 
 
-class DnCNN(NetworkRestorer):
-    """Residual CNN denoiser, non-blind: weights are trained for one noise sigma."""
+class DnCNN(TrainedDenoiser):
+    """Residual CNN denoiser; non-blind by default (weights trained for one noise sigma)."""
 
     name = "dncnn"
     description = "DnCNN residual denoiser (layers=7 original study, layers=17 the paper)"
-    tasks = frozenset({DENOISING})
-    weights_package = "restore_builtins.weights"
 
     def __init__(self, layers: int = 7, features: int = 64, blind: bool = False, weights: str | None = None) -> None:
         if layers < 3:
@@ -60,22 +58,13 @@ class DnCNN(NetworkRestorer):
         self.features = features
         self.blind = blind  # one model for every noise level, trained under gaussian-blind (DnCNN-B)
 
-    def supports(self, info: DegradationInfo, channels: int) -> str | None:
-        """Serve denoising with a known noise level."""
-        reason = super().supports(info, channels)
-        if reason is None and info.sigma is None and not self.blind:
-            reason = "dncnn is non-blind and needs the noise sigma (dncnn:blind=true serves any level)"
-        return reason
-
     def build_network(self, channels: int) -> nn.Module:
         """Return a freshly initialised DnCNN."""
         return DnCNNNetwork(channels, self.layers, self.features)
 
     def weights_key(self, info: DegradationInfo, channels: int) -> str:
         """Return e.g. `dncnn-7l-64f-rgb-sigma25`."""
-        kind = "gray" if channels == 1 else "rgb"
-        level = "blind" if self.blind else f"sigma{info.sigma:g}"
-        return f"dncnn-{self.layers}l-{self.features}f-{kind}-{level}"
+        return f"dncnn-{self.layers}l-{self.features}f-{self.noise_key(info, channels)}"
 
     def warm_start(self, network: nn.Module, state: dict[str, torch.Tensor], sample: torch.Tensor) -> None:
         """Start from a trained DnCNN of the same width and at most this depth.
@@ -113,19 +102,9 @@ class DnCNN(NetworkRestorer):
                 else:
                     _make_identity(conv, bn, inputs[current + 1])
 
-    def training_degradation(self, info: DegradationInfo) -> str:
-        """Return `gaussian<sigma>` (`gaussian-blind` for a blind model)."""
-        return "gaussian-blind" if self.blind else f"gaussian{info.sigma:g}"
 
-    def training_pair(self, degraded: Degraded) -> tuple[torch.Tensor, torch.Tensor]:
-        """Train on (noisy, clean)."""
-        return degraded.image, degraded.target
 
-    def run_network(
-        self, network: nn.Module, degraded: torch.Tensor, info: DegradationInfo
-    ) -> torch.Tensor:
-        """Denoise in one pass."""
-        return network(degraded)
+
 
 
 def _block_inputs(network: DnCNNNetwork, sample: torch.Tensor) -> list[torch.Tensor]:
