@@ -107,6 +107,15 @@ def _sample_patches(images: Sequence[torch.Tensor], config: TrainConfig, rng: ra
     return torch.stack(out).float().div_(255.0)
 
 
+def training_batch(restorer: TrainableRestorer, degradation: Degradation, images: Sequence[torch.Tensor],
+                   config: TrainConfig, rng: random.Random) -> tuple[torch.Tensor, torch.Tensor]:
+    """One (network input, target) batch as the training loop draws it: patches, noise, channels-last."""
+    clean = _sample_patches(images, config, rng)
+    gens = [torch.Generator().manual_seed(rng.getrandbits(63)) for _ in range(clean.shape[0])]
+    x, y = restorer.training_pair(degradation.degrade(clean, gens))
+    return x.contiguous(memory_format=torch.channels_last), y
+
+
 def _centre_crop(image: torch.Tensor, size: int, multiple: int) -> torch.Tensor:
     h, w = image.shape[-2:]
     ch, cw = min(h, size), min(w, size)
@@ -175,9 +184,8 @@ def train(
     if init is not None and not resuming:
         # a separate stream, so a warm-started run draws the same training patches as a cold one
         calibration_rng = random.Random(config.seed + 1)
-        clean = _sample_patches(usable, replace(config, batch=max(config.batch, 64)), calibration_rng)
-        gens = [torch.Generator().manual_seed(calibration_rng.getrandbits(63)) for _ in range(clean.shape[0])]
-        sample, _ = restorer.training_pair(degradation.degrade(clean, gens))
+        sample, _ = training_batch(restorer, degradation, usable, replace(config, batch=max(config.batch, 64)),
+                                   calibration_rng)
         restorer.warm_start(network, read_state(init), sample)
     optimizer = torch.optim.Adam(network.parameters(), lr=config.lr)
     bf16 = cpu_has_native_bf16() if config.bf16 is None else config.bf16
@@ -215,11 +223,7 @@ def train(
         lr = config.lr * _lr_factor(progress, config) * min(1.0, (state["step"] + 1) / max(config.warmup, 1))
         for group in optimizer.param_groups:
             group["lr"] = lr
-        clean = _sample_patches(usable, config, rng)
-        gens = [torch.Generator().manual_seed(rng.getrandbits(63)) for _ in range(clean.shape[0])]
-        degraded = degradation.degrade(clean, gens)
-        x, y = restorer.training_pair(degraded)
-        x = x.contiguous(memory_format=torch.channels_last)
+        x, y = training_batch(restorer, degradation, usable, config, rng)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
             pred = network(x)
         loss = torch.nn.functional.mse_loss(pred.float(), y)
@@ -230,7 +234,7 @@ def train(
         if not math.isfinite(loss_value):
             raise UsageError(f"training diverged at step {state['step']} (loss {loss_value}); lower --lr")
         state["step"] += 1
-        window_patches += clean.shape[0]
+        window_patches += x.shape[0]
         now = time.perf_counter()
         rate = window_patches / max(now - window_start, 1e-9)
         val = None
