@@ -18,6 +18,7 @@ import platform
 import random
 import statistics
 import time
+from collections.abc import Callable
 
 import torch
 
@@ -35,9 +36,16 @@ def step_seconds(network: torch.nn.Module, shape: tuple[int, ...], bf16: bool, c
     if channels_last:
         network = network.to(memory_format=torch.channels_last)
         x = x.contiguous(memory_format=torch.channels_last)
+    return median_step_seconds(network, optimizer, lambda: (x, y), bf16, steps)
+
+
+def median_step_seconds(network: torch.nn.Module, optimizer: torch.optim.Optimizer,
+                        batch: Callable[[], tuple[torch.Tensor, torch.Tensor]], bf16: bool, steps: int) -> float:
+    """Median seconds of `steps` training steps (after 2 warm-up ones), each drawing `batch()`."""
     times = []
     for i in range(steps + 2):
         start = time.perf_counter()
+        x, y = batch()
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
             pred = network(x)
         loss = torch.nn.functional.mse_loss(pred.float(), y)
@@ -64,19 +72,10 @@ def data_rates(restorer_spec: str, channels: int, patch: int, batch: int, steps:
     data_only = steps * 4 * batch / (time.perf_counter() - start)
     network = restorer.build_network(channels).to(memory_format=torch.channels_last)
     optimizer = torch.optim.Adam(network.parameters(), 1e-3)
-    times = []
-    for i in range(steps + 2):
-        begin = time.perf_counter()
-        x, y = training_batch(restorer, degradation, images, config, rng)
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cpu_has_native_bf16()):
-            pred = network(x)
-        loss = torch.nn.functional.mse_loss(pred.float(), y)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        if i >= 2:
-            times.append(time.perf_counter() - begin)
-    with_model = batch / statistics.median(times)
+    seconds = median_step_seconds(network, optimizer,
+                                  lambda: training_batch(restorer, degradation, images, config, rng),
+                                  cpu_has_native_bf16(), steps)
+    with_model = batch / seconds
     return {"data_only_patches_per_second": round(data_only, 1),
             "with_model_patches_per_second": round(with_model, 1),
             "data_share_of_step": round(with_model / data_only, 4)}

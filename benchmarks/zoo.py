@@ -88,7 +88,7 @@ def measure(path: Path) -> dict[str, Any]:
         "train_threads": record.get("metadata", {}).get("threads"),
         "patches_seen": record.get("patches_seen"),
         "patches_per_second": round(record["patches_seen"] / (minutes * 60), 1) if minutes else None,
-        "patch": (read_metadata(path).get("config") or {}).get("patch"),
+        "patch": (meta.get("config") or {}).get("patch"),
         "figures": figures,
     }
 

@@ -170,3 +170,23 @@ def test_missing_initial_weights_is_one_line_error(tmp_path):
                                       "--out", str(tmp_path / "w.safetensors"), "--init", str(tmp_path / "nope")])
     assert result.exit_code != 0
     assert "initial weights" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_int8_storage_round_trips_within_its_rounding(tmp_path):
+    from restore_core.weights import read_state, save_state
+
+    network = _trained_looking(5, 32)
+    path, full = tmp_path / "w8.safetensors", tmp_path / "w32.safetensors"
+    save_state(path, network.state_dict(), {"key": "k"}, int8=True)
+    save_state(full, network.state_dict(), {"key": "k"})
+    restored = read_state(path)
+    assert restored.keys() == network.state_dict().keys()
+    for key, value in network.state_dict().items():
+        got = restored[key]
+        if value.is_floating_point() and value.dim() >= 2:
+            step = value.abs().flatten(1).amax(dim=1) / 127
+            assert ((got - value).abs().flatten(1) <= step[:, None] / 2 + 1e-7).all(), key
+            assert not torch.equal(got, value)  # really rounded
+        else:
+            assert torch.equal(got, value), key
+    assert path.stat().st_size < 0.3 * full.stat().st_size
