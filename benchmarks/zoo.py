@@ -51,16 +51,21 @@ def evaluation(degradation: str, channels: int) -> tuple[list[str], list[str]]:
 
 
 def training_record(key: str) -> dict[str, Any]:
-    """The `restore train` summary beside the weights, with the chain of weights it was deepened from."""
+    """The `restore train` summary beside the weights, with the minutes of the runs it started from."""
     path = WEIGHTS / f"{key}.history.json"
     if not path.is_file():
         return {}
     record = json.loads(path.read_text())
-    init = record.get("metadata", {}).get("init")
-    if init:
+    meta = record.get("metadata", {})
+    init = meta.get("init")
+    if not init:
+        return record
+    record["init_key"] = Path(init).stem
+    if "earlier_stages" in meta:  # written by `restore train` since stages could share a key
+        record["init_minutes"] = sum(s["minutes"] for s in meta["earlier_stages"])
+    elif Path(init).stem != key:
         parent = training_record(Path(init).stem)
         record["init_minutes"] = parent.get("minutes", 0.0) + parent.get("init_minutes", 0.0)
-        record["init_key"] = Path(init).stem
     return record
 
 
@@ -93,6 +98,16 @@ def measure(path: Path) -> dict[str, Any]:
     }
 
 
+def merge_rows(previous: Path, fresh: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Fresh rows, plus the rows of `previous` for the other weights still shipped (figures are
+    deterministic, so a row stays valid until its weights change)."""
+    shipped = {p.stem for p in WEIGHTS.glob("*.safetensors")}
+    kept = json.loads(previous.read_text())["models"] if previous.is_file() else []
+    done = {m["key"] for m in fresh}
+    rows = [m for m in kept if m["key"] in shipped and m["key"] not in done] + fresh
+    return sorted(rows, key=lambda m: m["key"])
+
+
 def markdown(models: list[dict[str, Any]], header: str) -> str:
     """The zoo as a Markdown table: one row per model, its figures per set in one cell."""
     lines = [header, "",
@@ -101,8 +116,11 @@ def markdown(models: list[dict[str, Any]], header: str) -> str:
     for m in models:
         minutes = "-" if m["train_minutes"] is None else f"{m['train_minutes']:.0f}"
         if m["init_key"]:
-            minutes += f" (+{m['init_minutes']:.0f} of {m['init_key']})"
-        rate = "-" if m["patches_per_second"] is None else f"{m['patches_per_second']:.0f} ({m['patch']}px)"
+            earlier = "earlier stages" if m["init_key"] == m["key"] else m["init_key"]
+            minutes += f" (+{m['init_minutes']:.0f} of {earlier})"
+        threads = f", {m['train_threads']} thr" if m.get("train_threads") else ""
+        rate = ("-" if m["patches_per_second"] is None
+                else f"{m['patches_per_second']:.0f} ({m['patch']}px{threads})")
         figures = "; ".join(
             f"{SET_NAMES.get(f['dataset'], f['dataset'])} {f['degradation']}: {f['psnr']:.2f} / {f['ssim']:.4f}"
             for f in m["figures"])
@@ -115,24 +133,28 @@ def main() -> None:
     """Measure every shipped model and write the zoo table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True, help="output stem: writes OUT.json and OUT.md")
-    parser.add_argument("--only", default=None, help="comma-separated keys to measure (default: all)")
+    parser.add_argument("--only", default=None,
+                        help="comma-separated keys to re-measure; the other rows are kept from OUT.json")
     args = parser.parse_args()
     if not os.environ.get("RESTORE_DATA"):
         raise SystemExit("zoo: set RESTORE_DATA to the folder holding the standard test sets")
     only = set(args.only.split(",")) if args.only else None
     paths = [p for p in sorted(WEIGHTS.glob("*.safetensors")) if only is None or p.stem in only]
-    models = [measure(p) for p in paths]
     date = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+    models = [{**measure(p), "measured": date} for p in paths]
+    if only is not None:
+        models = merge_rows(args.out.with_suffix(".json"), models)
     provenance = {"command": "python benchmarks/zoo.py " + " ".join(sys.argv[1:]), "date": date,
                   "machine": platform.machine(), "cpu_count": os.cpu_count(), "torch": torch.__version__,
                   "torch_threads": torch.get_num_threads()}
     header = (f"# Model zoo\n\nCommand: `{provenance['command']}` with RESTORE_DATA set. Recorded {date} on "
               f"{provenance['machine']} ({provenance['cpu_count']} CPUs), torch {provenance['torch']}. "
-              "Training minutes and patches per second come from each model's `restore train` record "
-              "(1 torch thread per run, two runs sharing the 2 cores); a deepened model's own minutes are "
-              "followed by those of the model it started from. Protocol: noise seeded per image, noisy "
-              "input not clipped, output clipped to [0, 1], PSNR on [0, 1] without border crop; SR on "
-              "the Y channel with `scale` pixels cropped.")
+              "Training minutes and patches per second come from each model's `restore train` record, "
+              "with the torch threads of its last stage (runs of one thread shared the 2 cores in pairs); "
+              "rows re-measured with `--only` keep the others' figures, which are deterministic. A "
+              "deepened model's own minutes are followed by those of the model it started from. Protocol: "
+              "noise seeded per image, noisy input not clipped, output clipped to [0, 1], PSNR on [0, 1] "
+              "without border crop; SR on the Y channel with `scale` pixels cropped.")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(args.out.with_suffix(".json"), json.dumps({**provenance, "models": models}, indent=1))
     atomic_write_text(args.out.with_suffix(".md"), markdown(models, header))

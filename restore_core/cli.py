@@ -709,6 +709,7 @@ def train(ctx: click.Context, **options: Any) -> None:
     command = "restore train " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["train"] else ""
     metadata = {"restorer": model.spec(), "degradation": deg.spec(), "dataset": dataset,
                 "recipe": str(recipe) if recipe else None, "init": _shown_path(init),
+                "earlier_stages": _earlier_stages(init),
                 "train_images": len(train_images), "val_images": len(val_images),
                 "command": command, "restore_version": restore_core.__version__,
                 "torch": torch.__version__, "machine": f"{platform.machine()} {platform.processor()}",
@@ -742,6 +743,23 @@ def train(ctx: click.Context, **options: Any) -> None:
     card_meta = {**metadata, **read_metadata(out)} if out.is_file() else metadata
     atomic_write_text(out.with_suffix(".md"), render_model_card(summary, card_meta, result.history))
     click.echo(json.dumps(summary))
+
+
+def _earlier_stages(init: Path | None) -> list[dict[str, Any]]:
+    """The training stages behind the weights `init` (from its `.history.json`, when it has one), oldest
+    first, so a card counts a model's whole training time however many runs it took."""
+    record = init.with_suffix(".history.json") if init is not None else None
+    if record is None or not record.is_file():
+        return []
+    try:
+        earlier = json.loads(record.read_text())
+        stage = {"weights": _shown_path(init), "minutes": float(earlier["minutes"]),
+                 "steps": int(earlier["steps"]), "patches_seen": int(earlier["patches_seen"]),
+                 "threads": earlier.get("metadata", {}).get("threads")}
+        return [*earlier.get("metadata", {}).get("earlier_stages", []), stage]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise UsageError(f"the training record {str(record)!r} beside the initial weights is unreadable: "
+                         f"{exc}; move it away to train without it") from exc
 
 
 def _shown_path(path: Path | None) -> str | None:

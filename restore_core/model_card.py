@@ -17,8 +17,7 @@ def render_model_card(summary: dict[str, Any], metadata: dict[str, Any],
         ("training data", f"`{metadata['dataset']}`: {metadata['train_images']} images, "
                           f"{metadata['val_images']} held out for validation"),
         ("command", f"`{metadata.get('command') or '(called from Python)'}`"),
-        *([("initialised from", f"`{metadata['init']}` (its own training time is not counted here)")]
-          if metadata.get("init") else []),
+        *([("initialised from", _initialised_from(metadata))] if metadata.get("init") else []),
         ("duration", f"{summary['minutes']:.1f} min, {summary['steps']} steps, "
                      f"{summary['patches_seen']} patches"),
         ("settings", ", ".join(f"{k}={v}" for k, v in config.items())),
@@ -43,6 +42,16 @@ Trained by `restore train`; every figure below was written by that run.
 |---:|---:|---:|
 {curve}
 """
+
+
+def _initialised_from(metadata: dict[str, Any]) -> str:
+    stages = metadata.get("earlier_stages") or []
+    if not stages:
+        return f"`{metadata['init']}` (its own training time is not counted here)"
+    minutes = sum(s["minutes"] for s in stages)
+    patches = sum(s["patches_seen"] for s in stages)
+    return (f"`{metadata['init']}`, itself trained in {len(stages)} earlier stage(s) totalling "
+            f"{minutes:.1f} min and {patches} patches (not counted in the duration below)")
 
 
 def _thin(history: list[dict[str, float]], count: int) -> list[dict[str, float]]:

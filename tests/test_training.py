@@ -116,6 +116,27 @@ def test_dncnn17_recipe_runs_and_resumes_test_sized(tmp_path):
     assert [h["step"] for h in history["history"]] == [2, 4]
     assert history["metadata"]["restorer"].startswith("dncnn:layers=17")
     assert history["metadata"]["init"].endswith("dncnn-7l-64f-gray-sigma25.safetensors")  # deepened from it
+    [stage] = history["metadata"]["earlier_stages"]  # the shipped DnCNN-7's own training record
+    assert stage["minutes"] > 20 and stage["patches_seen"] > 0
+
+
+def test_stage_chain_counts_every_earlier_run(tmp_path):
+    base = ["train", "-r", "dncnn:layers=3,features=8", "-d", "gaussian25", "--dataset", "skimage-gray",
+            "--crop", "96", "--patch", "24", "--batch", "2", "--steps", "2", "--val-every", "2",
+            "--val-count", "2", "--no-bf16"]
+    for stage, init in [("a", None), ("b", "a"), ("c", "b")]:
+        extra = ["--init", str(tmp_path / f"{init}.safetensors")] if init else []
+        result = CliRunner().invoke(cli, [*base, "--out", str(tmp_path / f"{stage}.safetensors"), *extra],
+                                    catch_exceptions=False)
+        assert result.exit_code == 0, result.stderr
+    stages = json.loads((tmp_path / "c.history.json").read_text())["metadata"]["earlier_stages"]
+    assert [Path(s["weights"]).name for s in stages] == ["a.safetensors", "b.safetensors"]
+    assert all(s["patches_seen"] == 4 for s in stages)
+    assert "2 earlier stage(s)" in (tmp_path / "c.md").read_text()
+    (tmp_path / "b.history.json").write_text("{not json")
+    broken = CliRunner().invoke(cli, [*base, "--out", str(tmp_path / "d.safetensors"),
+                                      "--init", str(tmp_path / "b.safetensors")])
+    assert broken.exit_code != 0 and "training record" in broken.stderr and "Traceback" not in broken.stderr
 
 
 def _trained_looking(layers: int, features: int, channels: int = 1) -> torch.nn.Module:
