@@ -16,6 +16,15 @@ from restore_core.interfaces import SUPER_RESOLUTION, DegradationInfo
 Channel = Literal["auto", "rgb", "y"]
 
 
+def checked_options(channel: str, crop: int | None) -> tuple[Channel, int | None]:
+    """Return (channel, crop) if they name a scoring view, else raise ValueError saying what is allowed."""
+    if channel not in ("auto", "rgb", "y"):
+        raise ValueError(f"channel must be auto, rgb or y, got {channel!r}")
+    if crop is not None and crop < 0:
+        raise ValueError(f"crop must be non-negative, got {crop}")
+    return channel, crop  # type: ignore[return-value]
+
+
 def resolve(channel: Channel, crop: int | None, info: DegradationInfo) -> tuple[str, int]:
     """Return the concrete (channel, crop) for `info` under the `auto` conventions."""
     sr = info.task == SUPER_RESOLUTION

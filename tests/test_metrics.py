@@ -83,3 +83,11 @@ def test_shape_mismatch_is_an_error(host) -> None:
     noisy, clean = pair(3)
     with pytest.raises(ValueError, match="differ"):
         host.registry("metric").build("psnr").measure(noisy[..., :-1], clean, DENOISE)
+
+
+@pytest.mark.parametrize("name", ["psnr", "ssim"])
+def test_negative_border_crop_is_refused(host, name: str) -> None:
+    from restore_core.errors import SpecError
+
+    with pytest.raises(SpecError, match="crop must be non-negative"):
+        host.registry("metric").build(f"{name}:crop=-1")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from restore_core import DegradationInfo, Metric, hookimpl
-from restore_core.metric_protocol import Channel, psnr, resolve, scoring_view
+from restore_core.metric_protocol import Channel, checked_options, psnr, resolve, scoring_view
 
 
 class PSNR(Metric):
@@ -16,12 +16,7 @@ class PSNR(Metric):
     unit = "dB"
 
     def __init__(self, channel: Channel = "auto", crop: int | None = None) -> None:
-        if channel not in ("auto", "rgb", "y"):
-            raise ValueError(f"channel must be auto, rgb or y, got {channel!r}")
-        if crop is not None and crop < 0:
-            raise ValueError(f"crop must be non-negative, got {crop}")
-        self.channel = channel
-        self.crop = crop
+        self.channel, self.crop = checked_options(channel, crop)
 
     def measure(
         self, restored: torch.Tensor, target: torch.Tensor, info: DegradationInfo

@@ -6,7 +6,7 @@ import torch
 from skimage.metrics import structural_similarity
 
 from restore_core import DegradationInfo, Metric, hookimpl
-from restore_core.metric_protocol import Channel, resolve, scoring_view
+from restore_core.metric_protocol import Channel, checked_options, resolve, scoring_view
 
 
 class SSIM(Metric):
@@ -16,10 +16,7 @@ class SSIM(Metric):
     description = "structural similarity (scikit-image, data_range=1; auto channel as psnr)"
 
     def __init__(self, channel: Channel = "auto", crop: int | None = None) -> None:
-        if channel not in ("auto", "rgb", "y"):
-            raise ValueError(f"channel must be auto, rgb or y, got {channel!r}")
-        self.channel = channel
-        self.crop = crop
+        self.channel, self.crop = checked_options(channel, crop)
 
     def measure(
         self, restored: torch.Tensor, target: torch.Tensor, info: DegradationInfo
