@@ -111,7 +111,8 @@ def merge_rows(previous: Path, fresh: list[dict[str, Any]]) -> list[dict[str, An
 def markdown(models: list[dict[str, Any]], header: str) -> str:
     """The zoo as a Markdown table: one row per model, its figures per set in one cell."""
     lines = [header, "",
-             "| model | MFLOP/px | parameters | training minutes | patches/s (side) | figures (PSNR dB / SSIM) |",
+             "| model | MFLOP/px | parameters | training minutes | patches/s (side, threads) "
+             "| figures (PSNR dB / SSIM) |",
              "|---|---:|---:|---|---|---|"]
     for m in models:
         minutes = "-" if m["train_minutes"] is None else f"{m['train_minutes']:.0f}"
