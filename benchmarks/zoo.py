@@ -60,12 +60,14 @@ def training_record(key: str) -> dict[str, Any]:
     init = meta.get("init")
     if not init:
         return record
-    record["init_key"] = Path(init).stem
     if "earlier_stages" in meta:  # written by `restore train` since stages could share a key
         record["init_minutes"] = sum(s["minutes"] for s in meta["earlier_stages"])
-    elif Path(init).stem != key:
+    elif Path(init).stem != key:  # older records: follow the chain through the shipped weights
         parent = training_record(Path(init).stem)
         record["init_minutes"] = parent.get("minutes", 0.0) + parent.get("init_minutes", 0.0)
+    else:
+        return record  # continued its own weights without saying how long those trained
+    record["init_key"] = Path(init).stem
     return record
 
 

@@ -748,9 +748,9 @@ def train(ctx: click.Context, **options: Any) -> None:
 def _earlier_stages(init: Path | None) -> list[dict[str, Any]]:
     """The training stages behind the weights `init` (from its `.history.json`, when it has one), oldest
     first, so a card counts a model's whole training time however many runs it took."""
-    record = init.with_suffix(".history.json") if init is not None else None
-    if record is None or not record.is_file():
+    if init is None or not init.with_suffix(".history.json").is_file():
         return []
+    record = init.with_suffix(".history.json")
     try:
         earlier = json.loads(record.read_text())
         stage = {"weights": _shown_path(init), "minutes": float(earlier["minutes"]),

@@ -2,7 +2,7 @@
 grows by downsampling instead of depth.
 
 Each level halves the resolution and doubles the width, so a 3x3 convolution costs the same per
-input pixel at every level while seeing twice as far: with `levels=3` the network sees about 100
+input pixel at every level while seeing twice as far: with `levels=3` the network sees about 90
 pixels in every direction for half the multiply-adds per pixel of DnCNN-17 (which sees 17).
 Residual blocks without BatchNorm and bias-free convolutions follow DRUNet (Zhang et al., 2021),
 whose bias-free design keeps a denoiser well-behaved across noise levels.
@@ -104,7 +104,6 @@ class UNetDenoiser(TrainedDenoiser):
         self.blocks = blocks
         self.blind = blind
 
-
     def build_network(self, channels: int) -> nn.Module:
         """Return a freshly initialised U-Net."""
         return UNetNetwork(channels, self.features, self.levels, self.blocks)
@@ -112,10 +111,6 @@ class UNetDenoiser(TrainedDenoiser):
     def weights_key(self, info: DegradationInfo, channels: int) -> str:
         """Return e.g. `unet-32f-3lv-2b-gray-sigma25`."""
         return f"unet-{self.features}f-{self.levels}lv-{self.blocks}b-{self.noise_key(info, channels)}"
-
-
-
-
 
 
 @hookimpl
