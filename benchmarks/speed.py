@@ -5,9 +5,10 @@
 
 For DnCNN (7 and 17 layers, colour) and SRCNN (on the Y channel) at each size, every available
 backend runs the same random input: one untimed warm-up (which also pays torch.compile's
-compilation), then the median of `--repeats` timed runs
+compilation), then the median of `--repeats` timed runs, the backends taking turns
 (a runner returns a CPU tensor, so CUDA work is synchronised by the copy back). Reported:
-megapixels per second, the ratio to eager fp32, the max difference from eager fp32, and an
+megapixels per second, the ratio to eager fp32 on the same device, the max difference from eager
+fp32 on the CPU, and an
 estimate of the hardware limit: the model's FLOPs per pixel against this machine's measured
 matrix-multiply rate in the same precision.
 """
@@ -70,15 +71,38 @@ def network(spec: str, channels: int) -> nn.Module:
     return net.eval()
 
 
-def time_runner(runner, x: torch.Tensor, repeats: int) -> tuple[float, torch.Tensor]:
-    """Median seconds per call after one warm-up, and the last output."""
-    out = runner(x)
-    times = []
+def cpu_model() -> str:
+    """The CPU's model name and its matrix extensions, from /proc/cpuinfo (Linux), else platform."""
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return platform.processor() or platform.machine()
+    fields = dict(line.split(":", 1) for line in info.splitlines() if ":" in line)
+    fields = {k.strip(): v.strip() for k, v in fields.items()}
+    flags = set(fields.get("flags", "").split())
+    extensions = [name for flag, name in (("avx512f", "AVX-512"), ("avx512_bf16", "AVX-512 BF16"),
+                                          ("amx_bf16", "AMX-BF16")) if flag in flags]
+    return f"{fields.get('model name', platform.machine())} ({', '.join(extensions) or 'no AVX-512'})"
+
+
+def time_interleaved(runners: list, x: torch.Tensor, repeats: int) -> list[tuple[float, torch.Tensor]]:
+    """Median seconds per call of each runner, after one warm-up each, and its last output.
+
+    The runners take turns within each repeat, so a change in machine load (a shared CPU) falls
+    on all of them alike instead of on whichever ran during it; the ratios stay comparable.
+    """
+    outs = [runner(x) for runner in runners]
+    times: list[list[float]] = [[] for _ in runners]
     for _ in range(repeats):
-        start = time.perf_counter()
-        out = runner(x)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), out
+        for i, runner in enumerate(runners):
+            start = time.perf_counter()
+            outs[i] = runner(x)
+            times[i].append(time.perf_counter() - start)
+    return [(statistics.median(t), out) for t, out in zip(times, outs, strict=True)]
+
+
+def _ratio(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
 
 
 def main() -> None:
@@ -88,7 +112,7 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
     parser.add_argument("--backends", nargs="+", default=None,
                         help="backend specs (default: eager, optimized fp32 and bf16, and CUDA variants)")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--out", type=Path, required=True, help="path stem for .json and .md")
     ns = parser.parse_args()
     host = default_host()
@@ -120,25 +144,26 @@ def main() -> None:
         flops = conv_flops_per_pixel(net)
         for size in ns.sizes:
             x = torch.rand(1, channels, size, size, generator=torch.Generator().manual_seed(0))
-            reference = None
-            base_seconds = None
-            for label, backend in backends:
-                runner = backend.prepare(net, ShapeRange.around(x.shape))
-                seconds, out = time_runner(runner, x, ns.repeats)
-                if reference is None:  # the first backend is eager fp32 on CPU: the reference
-                    reference, base_seconds = out, seconds
+            runners = [backend.prepare(net, ShapeRange.around(x.shape)) for _, backend in backends]
+            timed = time_interleaved(runners, x, ns.repeats)
+            reference = timed[0][1]  # the first backend is eager fp32 on the CPU: the reference output
+            # each row's speed-up is against eager fp32 on its own device (a GPU path against GPU eager)
+            base = {backend.target_device().type: seconds
+                    for (_, backend), (seconds, _) in zip(backends, timed, strict=True)
+                    if backend.name == "eager" and backend.precision == "fp32"}
+            for (label, backend), (seconds, out) in zip(backends, timed, strict=True):
                 device = backend.target_device().type
                 peak = peaks.get(f"{device}-{backend.precision}", peaks["cpu-fp32"])
-                row = {"model": model, "size": size, "backend": label, "seconds": round(seconds, 4),
-                       "mp_per_s": round(size * size / seconds / 1e6, 3),
-                       "ratio_to_eager_fp32": round(base_seconds / seconds, 2),
+                row = {"model": model, "size": size, "backend": label, "device": device,
+                       "seconds": round(seconds, 4), "mp_per_s": round(size * size / seconds / 1e6, 3),
+                       "ratio_to_eager_fp32": round(base[device] / seconds, 2) if device in base else None,
                        "max_abs_diff": float((out - reference).abs().max()),
                        "gflop_per_pixel": round(flops / 1e9, 6),
                        "limit_mp_per_s": round(peak / flops / 1e6, 2)}
                 rows.append(row)
                 print(json.dumps(row))
     record = {"date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-              "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
+              "machine": cpu_model(),
               "device": torch.cuda.get_device_name() if cuda else "cpu",
               "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(), "torch": torch.__version__,
               "matmul_gflops": {k: round(v / 1e9, 1) for k, v in peaks.items()},
@@ -150,11 +175,14 @@ def main() -> None:
              f"Recorded {record['date']} on {record['machine']}, {record['torch_threads']} torch threads, "
              f"torch {record['torch']}. Measured matrix-multiply rates (GFLOP/s): "
              + ", ".join(f"{k} {v}" for k, v in record["matmul_gflops"].items()) + ".", "",
+             "`x eager fp32` is the speed-up over eager fp32 on the same device, timed in the same run with "
+             "the backends taking turns; `max diff` is against eager fp32 on the CPU; `limit MP/s` is the "
+             "model's FLOPs against the measured matrix-multiply rate in that precision.", "",
              "| model | size | backend | s/image | MP/s | x eager fp32 | max diff | limit MP/s |",
              "|---|---:|---|---:|---:|---:|---:|---:|"]
     for r in rows:
         lines.append(f"| {r['model']} | {r['size']} | {r['backend']} | {r['seconds']:.3f} | {r['mp_per_s']:.2f} | "
-                     f"{r['ratio_to_eager_fp32']:.2f} | {r['max_abs_diff']:.1e} | {r['limit_mp_per_s']:.1f} |")
+                     f"{_ratio(r['ratio_to_eager_fp32'])} | {r['max_abs_diff']:.1e} | {r['limit_mp_per_s']:.1f} |")
     atomic_write_text(ns.out.with_suffix(".md"), "\n".join(lines) + "\n")
     print("\n".join(lines))
 

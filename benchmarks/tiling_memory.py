@@ -77,8 +77,12 @@ def main() -> None:
             "|---|---:|---:|---:|---:|\n"
             + "".join(f"| {t} | {results[t]['peak_rss_mib']} | {results[t]['seconds']} | "
                       f"{record['memory_ratio'].get(t, 1.0)} | {diffs.get(t, 0)} |\n" for t in TILES)
-            + "\nAuto tiling keeps activations within a quarter of the memory available at the time; a fixed "
-            "tile trades a little speed for a smaller peak.\n")
+            + "\n" + "; ".join(f"`--tile {t}` peaks at {1 / record['memory_ratio'][t]:.0%} of the untiled memory in "
+                               f"{results[t]['seconds'] / results['0']['seconds']:.2f}x its time" for t in TILES[1:])
+            + ". Auto tiling keeps activations within a quarter of the memory available at the time, so its "
+            "tile depends on the machine's state. A tiled output equals the untiled one within 1e-5 in float "
+            "(tests/test_backends.py); a difference of 1 in 8 bits is a value that lay within that of a "
+            "rounding boundary.\n")
     atomic_write_text(ns.out.with_suffix(".md"), text)
     print(text)
 

@@ -61,6 +61,9 @@ class Backend(Component, ABC):
     """Runs a restorer's network: eager PyTorch, an optimized CPU path, TensorRT, ..."""
 
     precisions: ClassVar[frozenset[str]] = frozenset({"fp32"})
+    #: rank among available backends for `--backend auto` (higher wins): order them by measured fp32
+    #: speed (benchmarks/speed.py); auto never picks a lower precision, which would change results
+    priority: ClassVar[int] = 0
 
     def __init__(self, precision: Precision = "fp32") -> None:
         if precision not in DTYPES:

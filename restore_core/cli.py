@@ -76,7 +76,7 @@ def _backends(host: PluginHost, specs: Sequence[str]) -> list[tuple[str, Any]]:
         for reg in registry:
             backend = registry.build(reg.name)
             if backend.unavailable() is None:
-                available.append((getattr(backend, "priority", 0), reg.name, backend))
+                available.append((backend.priority, reg.name, backend))
         if not available:
             raise UsageError("no inference backend is available on this machine")
         available.sort(key=lambda item: (-item[0], item[1]))
@@ -560,8 +560,15 @@ def plugins(ctx: click.Context) -> None:
     table = Table(title="plugins", title_justify="left")
     for col in ("plugin", "distribution", "version", "hooks", "status"):
         table.add_column(col)
+    unavailable: dict[str, list[str]] = {}  # a loaded plugin whose backend cannot run on this machine
+    for reg in host.registry("backend"):
+        reason = host.registry("backend").build(reg.name).unavailable()
+        if reason:
+            unavailable.setdefault(reg.plugin, []).append(f"backend {reg.name} unavailable here: {reason}")
     for info in host.plugins():
         status = "[red]failed: " + "; ".join(info.failures) + "[/]" if info.failures else "ok"
+        if info.name in unavailable and not info.failures:
+            status = "ok; [yellow]" + "; ".join(unavailable[info.name]) + "[/]"
         table.add_row(info.name, info.distribution, info.version, ", ".join(info.hooks), status)
     _wide_console().print(table)
 
@@ -592,7 +599,11 @@ def run(ctx: click.Context, restorer: str, inputs: tuple[str, ...], output: Path
     from restore_core.seeding import image_generator
 
     host = _host(ctx)
-    model = _restorers(host, [restorer], _backends(host, [backend])[:1], _tile(tile))[0].component
+    chosen = _backends(host, [backend])
+    if len(chosen) > 1:
+        raise UsageError(f"restore run takes one backend, not {len(chosen)} ({', '.join(n for n, _ in chosen)}); "
+                         "compare backends with restore bench --backend")
+    model = _restorers(host, [restorer], chosen, _tile(tile))[0].component
     degradation = host.registry("degradation").build(degrade_spec) if degrade_spec else None
     files: list[Path] = []
     for item in inputs:

@@ -12,7 +12,7 @@ import torch
 from restore_core.backends import Backend, Runner, ShapeRange
 from restore_core.errors import UsageError, WeightsNotFoundError
 from restore_core.interfaces import DegradationInfo, TrainableRestorer
-from restore_core.tiling import auto_tile, receptive_radius, run_tiled, size_multiple
+from restore_core.tiling import BLEND, auto_tile, receptive_radius, run_tiled, size_multiple
 from restore_core.weights import WeightsError, load_weights, read_metadata
 
 Tile = int | Literal["auto"] | None
@@ -29,6 +29,12 @@ class InferenceRunner:
         self.backend = backend
         self.tile = tile
         self.margin = receptive_radius(network)
+        overlap = 2 * self.margin + BLEND
+        if isinstance(tile, int) and 0 < tile <= overlap:
+            # tiles must overlap by the receptive field on both sides, or the seams would differ
+            raise UsageError(f"--tile {tile} is too small for {type(network).__name__}: its tiles overlap by "
+                             f"{overlap} pixels (twice its receptive radius {self.margin}, plus {BLEND} to blend); "
+                             f"use a tile larger than {overlap} or --tile auto")
         self._prepared: list[tuple[ShapeRange, Runner]] = []
 
     def _default(self, x: torch.Tensor) -> torch.Tensor:
@@ -61,7 +67,7 @@ class InferenceRunner:
             return self._runner(tuple(x.shape))(x)
         longest = tile + size_multiple(self.network) - 1  # the last tile may run a little longer
         runner = self._runner((x.shape[0], x.shape[1], min(longest, x.shape[-2]), min(longest, x.shape[-1])))
-        return run_tiled(runner, x, tile, self.margin, align=size_multiple(self.network))
+        return run_tiled(runner, x, tile, self.margin, blend=BLEND, align=size_multiple(self.network))
 
 
 class NetworkRestorer(TrainableRestorer):

@@ -17,6 +17,9 @@ from torch import nn
 
 Runner = Callable[[torch.Tensor], torch.Tensor]
 
+#: pixels over which neighbouring tiles are cross-faded, beyond the discarded margins
+BLEND = 8
+
 
 def receptive_radius(module: nn.Module) -> int:
     """Upper bound on how far (in pixels) an output pixel sees: the network's own `receptive_radius`
@@ -67,7 +70,7 @@ def _ramp(size: int, start: int, length: int, margin: int, blend: int) -> torch.
     return w
 
 
-def run_tiled(runner: Runner, x: torch.Tensor, tile: int, margin: int, blend: int = 8,
+def run_tiled(runner: Runner, x: torch.Tensor, tile: int, margin: int, blend: int = BLEND,
               align: int = 1) -> torch.Tensor:
     """Apply a size-preserving `runner` to `x` (N, C, H, W) tile by tile; equal to `runner(x)`.
 

@@ -7,6 +7,8 @@ import builtins
 import itertools
 import json
 import sys
+import types
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -24,7 +26,7 @@ from restore_core.tiling import auto_tile, receptive_radius, run_tiled, tile_sta
 
 HOST = default_host()
 BACKENDS = [r.name for r in HOST.registry("backend")]
-CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+CUDA = [pytest.mark.cuda, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")]
 
 
 def trained_like_dncnn(layers: int = 7, channels: int = 3) -> torch.nn.Module:
@@ -54,8 +56,11 @@ def test_fold_batchnorm_is_exact_and_leaves_the_original_alone():
         torch.testing.assert_close(folded(x), net(x), atol=1e-5, rtol=0)
 
 
-@pytest.mark.parametrize("spec", ["eager", "optimized", "optimized:precision=bf16", "eager:device=cuda",
-                                  "eager:precision=fp16,device=cuda", "optimized:precision=fp16,device=cuda"])
+@pytest.mark.parametrize("spec", ["eager", "optimized", "optimized:precision=bf16",
+                                  *(pytest.param(s, marks=CUDA) for s in (
+                                      "eager:device=cuda", "eager:precision=fp16,device=cuda",
+                                      "optimized:precision=fp16,device=cuda", "tensorrt",
+                                      "tensorrt:precision=fp16"))])
 @pytest.mark.parametrize("make", [trained_like_dncnn, lambda: SRCNNNetwork(residual=True).eval()],
                          ids=["dncnn", "srcnn"])
 def test_backend_agrees_with_eager(spec, make):
@@ -108,6 +113,8 @@ def test_tensorrt_without_cuda_is_unavailable_with_reason(monkeypatch):
     result = CliRunner().invoke(cli, ["bench", "-r", "dncnn", "-d", "gaussian25", "-b", "tensorrt"])
     assert result.exit_code == 1 and result.stderr.startswith("restore: error: backend tensorrt is unavailable")
     assert "Traceback" not in result.output
+    plugins = CliRunner().invoke(cli, ["plugins"])
+    assert plugins.exit_code == 0 and "backend tensorrt unavailable here: no CUDA device" in plugins.stdout
 
 
 @pytest.mark.parametrize("error", [ImportError("No module named 'torch_tensorrt'"),
@@ -147,6 +154,98 @@ def test_tensorrt_cache_key_covers_weights_shapes_precision_versions():
     with torch.no_grad():
         net.body[0].weight[0, 0, 0, 0] += 1e-3
     assert key != tensorrt_backend.cache_key(net, shapes, "fp16", versions)
+
+
+class FakeTorchTensorRT(types.ModuleType):
+    """Stands in for torch_tensorrt where it cannot be installed: records compile/save/load calls."""
+
+    __version__ = torch.__version__
+
+    def __init__(self) -> None:
+        super().__init__("torch_tensorrt")
+        self.compiled: list[tuple[torch.nn.Module, list]] = []
+        self.saved: list[dict] = []
+        self.loaded: list[str] = []
+        self.programs: dict[str, torch.nn.Module] = {}
+
+    class Input(SimpleNamespace):
+        def __init__(self, min_shape, opt_shape, max_shape, dtype, name):
+            super().__init__(min_shape=min_shape, opt_shape=opt_shape, max_shape=max_shape, dtype=dtype, name=name)
+
+    def compile(self, net, ir, arg_inputs, use_explicit_typing):
+        assert ir == "dynamo" and use_explicit_typing
+        self.compiled.append((net, arg_inputs))
+        return net
+
+    def save(self, program, path, output_format, arg_inputs, retrace):
+        self.saved.append({"output_format": output_format, "arg_inputs": arg_inputs, "retrace": retrace})
+        torch.save(program.state_dict(), path)
+        self.programs["last"] = program
+
+    def load(self, path):
+        self.loaded.append(path)
+        torch.load(path, weights_only=True)  # the file landed under its final name and is whole
+        return SimpleNamespace(module=lambda: self.programs["last"])
+
+
+@pytest.fixture
+def fake_trt(monkeypatch, tmp_path):
+    """A machine that looks like it has CUDA and torch-tensorrt, computing on the CPU."""
+    fake = FakeTorchTensorRT()
+    monkeypatch.setitem(sys.modules, "torch_tensorrt", fake)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda *a: "Fake GPU")
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda *a: (9, 0))
+    monkeypatch.setattr(tensorrt_backend.TensorRTBackend, "target_device", lambda self: torch.device("cpu"))
+    monkeypatch.setenv(tensorrt_backend.CACHE_ENV, str(tmp_path / "trt-cache"))
+    return fake
+
+
+def test_tensorrt_compiles_once_with_a_dynamic_range_and_reuses_the_cache(fake_trt, tmp_path):
+    net = trained_like_dncnn()
+    shapes = ShapeRange.around((1, 3, 96, 80), max_side=256)
+    x = torch.rand(1, 3, 96, 80)
+    with torch.no_grad():
+        expected = net(x)
+    run = HOST.registry("backend").build("tensorrt").prepare(net, shapes)
+    torch.testing.assert_close(run(x), expected, atol=1e-4, rtol=0)
+    (compiled, inputs), = fake_trt.compiled
+    assert count_batchnorms(compiled) == 0  # BatchNorm folded before export
+    spec, = inputs
+    assert (spec.min_shape, spec.opt_shape, spec.max_shape) == (shapes.min, shapes.opt, shapes.max)
+    assert spec.min_shape[2] < spec.opt_shape[2] < spec.max_shape[2] and spec.name == "x"
+    # the program is saved with the same Input, so the cached copy keeps the dynamic H and W
+    save, = fake_trt.saved
+    assert save["arg_inputs"] == [spec] and save["output_format"] == "exported_program"
+    assert [p.suffix for p in (tmp_path / "trt-cache").iterdir()] == [".ep"]
+
+    again = HOST.registry("backend").build("tensorrt").prepare(net, shapes)  # a second run
+    assert len(fake_trt.compiled) == 1 and len(fake_trt.loaded) == 1
+    torch.testing.assert_close(again(x), expected, atol=1e-4, rtol=0)
+    HOST.registry("backend").build("tensorrt").prepare(net, ShapeRange.around((1, 3, 96, 80), max_side=512))
+    assert len(fake_trt.compiled) == 2  # another shape range is another program
+
+
+def test_tensorrt_that_cannot_save_still_runs_and_leaves_no_file(fake_trt, tmp_path, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise TypeError("save() got an unexpected keyword argument 'arg_inputs'")
+
+    monkeypatch.setattr(fake_trt, "save", refuse)
+    net = trained_like_dncnn()
+    x = torch.rand(1, 3, 64, 64)
+    with pytest.warns(UserWarning, match="not cached"):
+        run = HOST.registry("backend").build("tensorrt").prepare(net, ShapeRange.around(x.shape))
+    with torch.no_grad():
+        torch.testing.assert_close(run(x), net(x), atol=1e-4, rtol=0)
+    assert not (tmp_path / "trt-cache").exists() or not any((tmp_path / "trt-cache").iterdir())
+
+
+def test_tensorrt_half_comes_from_a_half_model_and_input(fake_trt):
+    net = trained_like_dncnn()
+    HOST.registry("backend").build("tensorrt:precision=fp16").prepare(net, ShapeRange.around((1, 3, 64, 64)))
+    (compiled, (spec,)), = fake_trt.compiled
+    assert spec.dtype == torch.float16 and {p.dtype for p in compiled.parameters()} == {torch.float16}
+    assert {p.dtype for p in net.parameters()} == {torch.float32}  # the caller's module is untouched
 
 
 def test_tensorrt_refuses_bf16():

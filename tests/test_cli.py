@@ -165,6 +165,26 @@ def test_run_usage_errors(runner, folder, tmp_path):
     empty.mkdir()
     assert_one_line_error(invoke(runner, "run", "identity", str(empty), "-o", str(tmp_path / "o")),
                           2, "no images")
+    assert_one_line_error(invoke(runner, "run", "unet", str(folder / "img0.png"), "-o", str(tmp_path / "z.png"),
+                                 "--sigma", "25", "--tile", "128"), 2, "--tile 128 is too small", "larger than 260")
+    assert_one_line_error(invoke(runner, "run", "dncnn", str(folder / "img0.png"), "-o", str(tmp_path / "z.png"),
+                                 "--sigma", "25", "-b", "eager,optimized"), 2, "one backend")
+    assert not (tmp_path / "z.png").exists()
+
+
+def test_backend_auto_picks_one_and_all_lists_every_available(runner):
+    def rows(*backend: str) -> list[dict]:
+        result = invoke(runner, "bench", "-r", "dncnn,identity", "-d", "gaussian25", "--limit", "1", "--crop", "64",
+                        "-m", "psnr", "--format", "json", *backend)
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)
+
+    auto = rows()
+    assert [r["backend"] for r in auto if r["restorer"] == "dncnn"] == ["optimized"]  # fastest fp32 on a CPU
+    assert [r["backend"] for r in auto if r["restorer"] == "identity"] == [None]
+    every = rows("--backend", "all")
+    assert sorted(r["backend"] for r in every if r["restorer"] == "dncnn") == ["eager", "optimized"]
+    assert len({round(r["psnr"], 6) for r in every if r["restorer"] == "dncnn"}) == 1
 
 
 def test_train_then_bench_with_the_weights_and_resume(runner, folder, tmp_path):

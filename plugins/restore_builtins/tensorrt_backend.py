@@ -11,8 +11,10 @@ half precision comes from the module and its inputs being half (explicit typing)
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import os
+import warnings
 from pathlib import Path
 
 import torch
@@ -99,22 +101,32 @@ class TensorRTBackend(Backend):
         self.check()
         trt = import_torch_tensorrt()
         dtype = DTYPES[self.precision]
-        net = fold_batchnorm(module).cuda().to(dtype)
+        device = self.target_device()
+        net = fold_batchnorm(module).to(device=device, dtype=dtype)
         versions = {"torch": torch.__version__, "torch_tensorrt": trt.__version__,
                     "gpu": torch.cuda.get_device_name(), "capability": str(torch.cuda.get_device_capability())}
         path = cache_dir() / f"{cache_key(net, shapes, self.precision, versions)}.ep"
         if path.is_file():
             program = trt.load(str(path)).module()
         else:
-            spec = trt.Input(min_shape=shapes.min, opt_shape=shapes.opt, max_shape=shapes.max, dtype=dtype)
+            # the Input is named after forward's argument so save() can rebuild the dynamic H and W
+            argument = next(iter(inspect.signature(net.forward).parameters))
+            spec = trt.Input(min_shape=shapes.min, opt_shape=shapes.opt, max_shape=shapes.max, dtype=dtype,
+                             name=argument)
             program = trt.compile(net, ir="dynamo", arg_inputs=[spec], use_explicit_typing=True)
-            example = torch.rand(shapes.opt, device="cuda", dtype=dtype)
-            with atomic_path(path) as tmp:
-                trt.save(program, str(tmp), arg_inputs=[example])
+            # saving with the Input (not an example tensor) keeps the min/opt/max range: with a plain
+            # tensor, save() re-exports with static shapes and the cached program takes one size only
+            try:
+                with atomic_path(path) as tmp:
+                    trt.save(program, str(tmp), output_format="exported_program", arg_inputs=[spec], retrace=True)
+            except (TypeError, ValueError, RuntimeError, OSError) as exc:
+                # an older torch-tensorrt may not save dynamic shapes: run uncached rather than fail
+                warnings.warn(f"TensorRT program not cached ({type(exc).__name__}: {exc}); "
+                              "the next run compiles again", stacklevel=2)
 
         def run(x: torch.Tensor) -> torch.Tensor:
             with torch.inference_mode():
-                return program(x.to(device="cuda", dtype=dtype).contiguous()).float().cpu()
+                return program(x.to(device=device, dtype=dtype).contiguous()).float().cpu()
 
         return run
 
