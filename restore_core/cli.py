@@ -23,6 +23,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 import restore_core
 from restore_core.datasets import DEFAULT_DATASET, Dataset, open_dataset
@@ -432,11 +433,13 @@ def list_components(ctx: click.Context) -> None:
             also = [*reg.aliases]
             if reg.shorthand:
                 also.append(f"{reg.name}<{reg.shorthand}>")
-            description = reg.description
+            # plugin text is shown as is: Text never reads "[...]" in it as rich markup
+            description = Text(reg.description)
             if kind == "backend":
                 reason = host.registry("backend").build(reg.name).unavailable()
-                description += f" [red](unavailable: {reason})[/]" if reason else " [green](available)[/]"
-            table.add_row(reg.name, ", ".join(also), description, reg.plugin)
+                description.append(f" (unavailable: {reason})" if reason else " (available)",
+                                   style="red" if reason else "green")
+            table.add_row(Text(reg.name), Text(", ".join(also)), description, Text(reg.plugin))
         if kind == "dataset":
             table.add_row("PATH", "", "any folder of PNG, JPEG, BMP or TIFF images", "")
         console.print(table)
@@ -478,9 +481,9 @@ def datasets(ctx: click.Context, fmt: str) -> None:
                "missing": "red"}
     for row in rows:
         size = f"{row['bytes'] / 1e6:.1f} MB" if row["bytes"] else "-"
-        status = f"[{colours.get(row['status'], 'white')}]{row['status']}[/]"
-        table.add_row(row["name"], str(row["images"] or "-"), row["mode"] or "-", status, size,
-                      row["source"] or row["description"])
+        status = Text(row["status"], style=colours.get(row["status"], "white"))
+        table.add_row(Text(row["name"]), str(row["images"] or "-"), Text(row["mode"] or "-"), status, size,
+                      Text(row["source"] or row["description"]))
     _wide_console().print(table)
 
 
@@ -528,9 +531,9 @@ def models(ctx: click.Context, fmt: str) -> None:
     for col in ("key", "restorer spec", "trained under", "data", "val PSNR", "MFLOP/px", "size", "model card"):
         table.add_column(col)
     for row in rows:
-        table.add_row(row["key"], str(row["spec"]), str(row["degradation"]), str(row["dataset"]),
-                      _fmt(row["val_psnr"], 2), _fmt(row["mflops_per_pixel"], 2), f"{row['bytes'] / 1e6:.2f} MB",
-                      row["card"] or "-")
+        table.add_row(Text(row["key"]), Text(str(row["spec"])), Text(str(row["degradation"])),
+                      Text(str(row["dataset"])), _fmt(row["val_psnr"], 2), _fmt(row["mflops_per_pixel"], 2),
+                      f"{row['bytes'] / 1e6:.2f} MB", Text(row["card"] or "-"))
     _wide_console().print(table)
 
 
@@ -566,10 +569,11 @@ def plugins(ctx: click.Context) -> None:
         if reason:
             unavailable.setdefault(reg.plugin, []).append(f"backend {reg.name} unavailable here: {reason}")
     for info in host.plugins():
-        status = "[red]failed: " + "; ".join(info.failures) + "[/]" if info.failures else "ok"
+        status = Text("failed: " + "; ".join(info.failures), style="red") if info.failures else Text("ok")
         if info.name in unavailable and not info.failures:
-            status = "ok; [yellow]" + "; ".join(unavailable[info.name]) + "[/]"
-        table.add_row(info.name, info.distribution, info.version, ", ".join(info.hooks), status)
+            status.append("; " + "; ".join(unavailable[info.name]), style="yellow")
+        table.add_row(Text(info.name), Text(info.distribution), Text(info.version), Text(", ".join(info.hooks)),
+                      status)
     _wide_console().print(table)
 
 

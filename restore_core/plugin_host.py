@@ -71,7 +71,7 @@ class PluginHost:
                 continue
             try:
                 module = ep.load()
-            except Exception as exc:  # a plugin may raise anything while importing
+            except (Exception, SystemExit) as exc:  # a plugin may raise anything while importing, even exit
                 self._dists[ep.name] = dist
                 self._fail(ep.name, f"import failed: {type(exc).__name__}: {exc}", exc)
                 continue
@@ -139,7 +139,7 @@ class PluginHost:
                     # all or nothing: a plugin that fails half-way registers none of this kind
                     for reg in staged:
                         registries[kind].add(reg)
-                except Exception as exc:
+                except (Exception, SystemExit) as exc:
                     self._fail(impl.plugin_name, f"{_HOOKS[kind]} failed: {type(exc).__name__}: {exc}", exc)
         return registries
 

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import textwrap
 import types
+import warnings
 from pathlib import Path
 
 import pytest
@@ -75,6 +76,44 @@ def test_import_failure_is_isolated(fresh_host):
         fresh_host.load_entry_points([ep])
     assert "identity" in fresh_host.registry("restorer").names()
     assert "import failed" in {p.name: p for p in fresh_host.plugins()}["ghost"].failures[0]
+
+
+def test_plugin_that_exits_is_isolated(fresh_host, monkeypatch, tmp_path):
+    (tmp_path / "restore_quitter_xyz.py").write_text("raise SystemExit('plugin bailed')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    ep = md.EntryPoint(name="quitter", value="restore_quitter_xyz", group="restore.plugins")
+    with pytest.warns(PluginWarning, match="quitter.*import failed.*SystemExit.*plugin bailed"):
+        fresh_host.load_entry_points([ep])
+
+    def register_metrics(register):
+        raise SystemExit(3)
+
+    fresh_host.add_plugin(_plugin(register_metrics=register_metrics), "exiter")
+    with pytest.warns(PluginWarning, match="exiter.*SystemExit"):
+        assert "psnr" in fresh_host.registry("metric").names()
+
+
+def test_plugin_text_is_shown_verbatim_not_as_markup(fresh_host):
+    class Bracketed(Restorer):
+        name = "bracketed"
+        description = "weights in [models/x] dir [/x] closing"
+        tasks = frozenset({DENOISING})
+
+        def restore(self, degraded, info):
+            return degraded
+
+    def register_metrics(register):
+        raise RuntimeError("bad config key [/metrics] in file")
+
+    fresh_host.add_plugin(_plugin(register_restorers=lambda register: register(Bracketed),
+                                  register_metrics=register_metrics), "brackets")
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", PluginWarning)  # the CLI shows it as one line on stderr
+        listing = CliRunner().invoke(cli, ["list"], obj=fresh_host)
+    assert listing.exit_code == 0 and "weights in [models/x] dir [/x] closing" in listing.stdout
+    assert "bad config key [/metrics] in file" in listing.stderr
+    plugins = CliRunner().invoke(cli, ["plugins"], obj=fresh_host)
+    assert plugins.exit_code == 0 and "bad config key [/metrics] in file" in plugins.stdout
 
 
 def test_duplicate_name_from_a_plugin_is_refused_not_fatal(fresh_host):
