@@ -447,8 +447,10 @@ def list_components(ctx: click.Context) -> None:
 
 @cli.command()
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--verify", is_flag=True,
+              help="Check every local or cached file against its recorded checksum (reads them all).")
 @click.pass_context
-def datasets(ctx: click.Context, fmt: str) -> None:
+def datasets(ctx: click.Context, fmt: str, verify: bool) -> None:
     """Show every dataset: local (under RESTORE_DATA), cached, downloadable or missing."""
     from restore_core.datasets import DATA_ENV, PublicDataset, cache_root, data_root
 
@@ -462,6 +464,11 @@ def datasets(ctx: click.Context, fmt: str) -> None:
             status = found.where
             if found.path is None:
                 status = "downloadable" if entry.download_url and entry.verifiable else "missing"
+            elif verify:
+                corrupt = entry.corrupt_files(found.path)
+                row["corrupt"] = corrupt
+                status += (f", {len(corrupt)} corrupt ({corrupt[0]}{', ...' if len(corrupt) > 1 else ''})"
+                           if corrupt else ", verified" if entry.verifiable else ", unverified (no checksums)")
             row.update(images=entry.count, mode=entry.mode, status=status,
                        path=str(found.path) if found.path else None, bytes=size, source=entry.source,
                        verified=entry.verifiable, citation=entry.citation)
@@ -481,7 +488,8 @@ def datasets(ctx: click.Context, fmt: str) -> None:
                "missing": "red"}
     for row in rows:
         size = f"{row['bytes'] / 1e6:.1f} MB" if row["bytes"] else "-"
-        status = Text(row["status"], style=colours.get(row["status"], "white"))
+        state = row["status"].split(",")[0]
+        status = Text(row["status"], style="red" if row.get("corrupt") else colours.get(state, "white"))
         table.add_row(Text(row["name"]), str(row["images"] or "-"), Text(row["mode"] or "-"), status, size,
                       Text(row["source"] or row["description"]))
     _wide_console().print(table)
@@ -598,7 +606,7 @@ def run(ctx: click.Context, restorer: str, inputs: tuple[str, ...], output: Path
         degrade_spec: str | None, sigma: float | None, scale: int | None, seed: int, backend: str,
         tile: str) -> None:
     """Restore images (files or folders) and write PNGs."""
-    from restore_core.imageio import list_images, read_image, write_png
+    from restore_core.imageio import IMAGE_SUFFIXES, list_images, read_image, write_png
     from restore_core.interfaces import DENOISING, SUPER_RESOLUTION, DegradationInfo
     from restore_core.seeding import image_generator
 
@@ -619,10 +627,24 @@ def run(ctx: click.Context, restorer: str, inputs: tuple[str, ...], output: Path
             files.extend(found)
         else:
             files.append(p)
-    single = len(files) == 1 and output.suffix.lower() == ".png"
-    if not single and output.suffix.lower() == ".png":
+    suffix = output.suffix.lower()
+    if suffix in IMAGE_SUFFIXES and suffix != ".png":
+        raise UsageError(f"restore run writes PNG: name the output {output.with_suffix('.png').name!r}, "
+                         f"not {output.name!r}")
+    single = len(files) == 1 and suffix == ".png"
+    if not single and suffix == ".png":
         raise UsageError(f"{len(files)} inputs need an output folder, not the file {str(output)!r}")
-    for path in files:
+    targets = [output if single else output / f"{path.stem}.png" for path in files]
+    # checked before anything is written: one output must never silently replace another, or an input
+    seen: dict[Path, Path] = {}
+    for path, target in zip(files, targets, strict=True):
+        if target in seen:
+            raise UsageError(f"{seen[target]} and {path} would both be written to {target}; "
+                             "restore them into separate folders")
+        seen[target] = path
+        if target.exists() and any(target.resolve() == f.resolve() for f in files):
+            raise UsageError(f"{target} is an input; write the output elsewhere")
+    for path, target in zip(files, targets, strict=True):
         image = read_image(path)
         if degradation is not None:
             gen = image_generator(seed, path.stem, degradation.spec())
@@ -636,7 +658,6 @@ def run(ctx: click.Context, restorer: str, inputs: tuple[str, ...], output: Path
         if reason:
             raise UsageError(f"{restorer} cannot restore {path.name}: {reason}")
         restored = model.restore(image, info)
-        target = output if single else output / f"{path.stem}.png"
         write_png(target, restored)
         stderr.print(f"{path} -> {target}")
 

@@ -101,16 +101,27 @@ def _file_loader(path: Path, checksum: str | None = None) -> Callable[[Mode], to
     return load
 
 
+def is_idx_file(path: Path) -> bool:
+    """True for an IDX images file by its conventional name (`*-idx3-ubyte`, optionally `.gz`)."""
+    return "idx3-ubyte" in path.name
+
+
 def folder_dataset(path: str | os.PathLike[str]) -> Dataset:
-    """Return every image in a folder (or a single image file), in file-name order."""
+    """Return every image in a folder, a single image file, or the images of an IDX file (MNIST format)."""
     p = Path(path).expanduser()
     if p.is_file():
+        if is_idx_file(p):
+            return idx_dataset(p, str(path), f"IDX images {p}")
         return Dataset(str(path), (ImageRecord(p.stem, _file_loader(p), p),), "auto", f"image {p}")
     if not p.is_dir():
         raise DatasetError(f"dataset {str(path)!r} is neither a known name nor an existing folder")
     files = list_images(p)
+    idx_files = sorted(f for f in p.iterdir() if f.is_file() and is_idx_file(f))
+    if not files and len(idx_files) == 1:  # an MNIST-style folder: its one images file
+        return idx_dataset(idx_files[0], str(path), f"IDX images {idx_files[0]}")
     if not files:
-        raise DatasetError(f"folder {str(path)!r} holds no PNG, JPEG, BMP or TIFF images")
+        raise DatasetError(f"folder {str(path)!r} holds no PNG, JPEG, BMP or TIFF images"
+                           + (f" and {len(idx_files)} IDX images files (name one)" if idx_files else ""))
     records = tuple(ImageRecord(f.stem, _file_loader(f), f) for f in files)
     return Dataset(str(path), records, "auto", f"folder {p}")
 
@@ -195,6 +206,18 @@ class PublicDataset:
     archive: tuple[str, str] | None = None  # (archive file name, its checksum) holding the files
     archive_prefix: str = ""  # folder inside the archive where `files` are
 
+    def corrupt_files(self, folder: Path) -> list[str]:
+        """Names of the files under `folder` whose bytes do not match their recorded checksum."""
+        bad = []
+        for name, checksum in sorted(self.files.items()):
+            if checksum is None:
+                continue
+            try:
+                verify_file(folder / name, checksum)
+            except (DatasetError, OSError):
+                bad.append(name)
+        return bad
+
     @property
     def verifiable(self) -> bool:
         """True when every file has a recorded checksum."""
@@ -275,17 +298,25 @@ class PublicDataset:
 
 
 def _idx_dataset(entry: PublicDataset, folder: Path) -> Dataset:
-    from restore_core.idx import read_idx
-
     images_file, checksum = next(iter(entry.files.items()))
     path = folder / images_file
     if checksum is not None:
         verify_file(path, checksum)
+    return idx_dataset(path, entry.name, entry.description, mode=entry.mode, expected=entry.count)
+
+
+def idx_dataset(path: Path, name: str, description: str, mode: Mode = "gray",
+                expected: int | None = None) -> Dataset:
+    """The images of an IDX file (uint8, N x H x W), gray; named by their index."""
+    from restore_core.idx import read_idx
+
     images = read_idx(path)
     if images.ndim != 3 or images.dtype != np.uint8:
         raise DatasetError(f"{path}: expected uint8 images (N, H, W), got {images.dtype} {images.shape}")
-    if len(images) != entry.count:
-        raise DatasetError(f"{path}: holds {len(images)} images, expected {entry.count}")
+    if expected is not None and len(images) != expected:
+        raise DatasetError(f"{path}: holds {len(images)} images, expected {expected}")
+    if len(images) == 0:
+        raise DatasetError(f"{path}: holds no images")
 
     def loader(i: int) -> Callable[[Mode], torch.Tensor]:
         def load(mode: Mode) -> torch.Tensor:
@@ -296,7 +327,7 @@ def _idx_dataset(entry: PublicDataset, folder: Path) -> Dataset:
 
     width = len(str(len(images) - 1))
     records = tuple(ImageRecord(f"{i:0{width}d}", loader(i), path) for i in range(len(images)))
-    return Dataset(entry.name, records, entry.mode, entry.description)
+    return Dataset(name, records, mode, description)
 
 
 class _DownloadBar:

@@ -172,6 +172,23 @@ def test_run_usage_errors(runner, folder, tmp_path):
     assert not (tmp_path / "z.png").exists()
 
 
+def test_run_never_overwrites_silently(runner, folder, tmp_path):
+    dup = tmp_path / "dup"
+    dup.mkdir()
+    Image.open(folder / "img0.png").save(dup / "a.png")
+    Image.open(folder / "img1.png").save(dup / "a.jpg")
+    assert_one_line_error(invoke(runner, "run", "identity", str(dup), "-o", str(tmp_path / "out")),
+                          2, "would both be written to", "a.png")
+    assert not (tmp_path / "out").exists()
+    assert_one_line_error(invoke(runner, "run", "identity", str(dup / "a.png"), "-o", str(tmp_path / "o.jpg")),
+                          2, "writes PNG", "'o.png'")
+    assert not (tmp_path / "o.jpg").exists()
+    before = (dup / "a.png").read_bytes()
+    assert_one_line_error(invoke(runner, "run", "dncnn", str(dup / "a.png"), "--sigma", "25", "-o", str(dup)),
+                          2, "is an input")
+    assert (dup / "a.png").read_bytes() == before
+
+
 def test_backend_auto_picks_one_and_all_lists_every_available(runner):
     def rows(*backend: str) -> list[dict]:
         result = invoke(runner, "bench", "-r", "dncnn,identity", "-d", "gaussian25", "--limit", "1", "--crop", "64",

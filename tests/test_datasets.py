@@ -318,6 +318,37 @@ def test_restore_datasets_with_and_without_local_root(tmp_path, monkeypatch):
     assert with_root["kodak24"]["status"] == "missing"
 
 
+def test_datasets_verify_finds_a_corrupt_local_copy(tmp_path, monkeypatch):
+    if not (SHARED / "test" / "set12").is_dir():
+        pytest.skip(f"shared Set12 not found under {SHARED} (set RESTORE_DATA)")
+    root = tmp_path / "root"
+    shutil.copytree(SHARED / "test" / "set12", root / "test" / "set12")
+    env = {"RESTORE_DATA": str(root), "RESTORE_CACHE": str(tmp_path / "empty")}
+    result = CliRunner().invoke(cli, ["datasets", "--format", "json", "--verify"], env=env)
+    assert {r["name"]: r for r in json.loads(result.stdout)}["set12"]["status"] == "local, verified"
+    target = root / "test" / "set12" / "07.png"
+    data = bytearray(target.read_bytes())
+    data[100] ^= 0xFF
+    target.write_bytes(bytes(data))
+    assert _datasets_json(env)["set12"]["status"] == "local"  # without --verify only presence is checked
+    result = CliRunner().invoke(cli, ["datasets", "--format", "json", "--verify"], env=env)
+    row = {r["name"]: r for r in json.loads(result.stdout)}["set12"]
+    assert row["status"] == "local, 1 corrupt (07.png)" and row["corrupt"] == ["07.png"]
+
+
+def test_an_idx_file_or_its_folder_is_a_dataset_by_path(tmp_path):
+    images = np.random.default_rng(2).integers(0, 256, (5, 28, 28), dtype=np.uint8)
+    path = write_idx(tmp_path / "mnist" / "t10k-images-idx3-ubyte.gz", images)
+    write_idx(tmp_path / "mnist" / "t10k-labels-idx1-ubyte.gz", np.arange(5, dtype=np.uint8))
+    for spec in (str(path), str(path.parent)):
+        data = open_dataset(REGISTRY, spec)
+        assert len(data) == 5 and data.mode == "gray"
+        np.testing.assert_allclose(data.load(3)[0, 0].numpy(), images[3] / 255.0, atol=1e-7)
+    result = CliRunner().invoke(cli, ["bench", "-r", "identity", "-d", "gaussian25", "--dataset", str(path.parent),
+                                      "--format", "json"])
+    assert result.exit_code == 0 and json.loads(result.stdout)[0]["images"] == 5
+
+
 def test_bench_named_set_matches_its_folder_exactly(monkeypatch):
     if not (SHARED / "test" / "bsd68").is_dir():
         pytest.skip(f"shared BSD68 not found under {SHARED}")
