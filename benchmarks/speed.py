@@ -19,7 +19,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
 import statistics
 import sys
 import time
@@ -30,6 +29,7 @@ from torch import nn
 
 from restore_core.atomic_files import atomic_write_text
 from restore_core.backends import ShapeRange
+from restore_core.hardware import cpu_model
 from restore_core.plugin_host import default_host
 
 MODELS = {
@@ -69,20 +69,6 @@ def network(spec: str, channels: int) -> nn.Module:
     with torch.no_grad():
         net(torch.rand(8, channels, 32, 32))
     return net.eval()
-
-
-def cpu_model() -> str:
-    """The CPU's model name and its matrix extensions, from /proc/cpuinfo (Linux), else platform."""
-    try:
-        info = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return platform.processor() or platform.machine()
-    fields = dict(line.split(":", 1) for line in info.splitlines() if ":" in line)
-    fields = {k.strip(): v.strip() for k, v in fields.items()}
-    flags = set(fields.get("flags", "").split())
-    extensions = [name for flag, name in (("avx512f", "AVX-512"), ("avx512_bf16", "AVX-512 BF16"),
-                                          ("amx_bf16", "AMX-BF16")) if flag in flags]
-    return f"{fields.get('model name', platform.machine())} ({', '.join(extensions) or 'no AVX-512'})"
 
 
 def time_interleaved(runners: list, x: torch.Tensor, repeats: int) -> list[tuple[float, torch.Tensor]]:

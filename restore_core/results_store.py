@@ -3,7 +3,8 @@
 Layout of a run directory:
 
 - `manifest.json`: what was asked (the matrix, seed, options), the versions of the package and of
-  every plugin, the git commit when run from a checkout, the hardware and torch threads; written
+  every plugin, the git commit when run from a checkout, the hardware (CPU model and its matrix
+  extensions, logical CPUs, memory, CUDA device) and torch threads; written
   atomically when the run starts.
 - `results.jsonl`: one JSON object per (restorer, backend, degradation, dataset, image), appended
   with a single `write` of a whole line and flushed to disk, so a killed process (even `kill -9`)
@@ -29,6 +30,7 @@ from typing import Any
 
 from restore_core.atomic_files import atomic_write_text
 from restore_core.errors import RestoreError, UsageError
+from restore_core.hardware import hardware
 
 MANIFEST = "manifest.json"
 RESULTS = "results.jsonl"
@@ -169,11 +171,9 @@ def environment() -> dict[str, Any]:
         version = md.version("restore-framework")
     except md.PackageNotFoundError:
         version = "unknown"
-    return {"restore": version, "torch": torch.__version__, "python": platform.python_version(),
-            "machine": f"{platform.machine()} {platform.processor() or ''}".strip(), "cpu_count": os.cpu_count(),
-            "torch_threads": torch.get_num_threads(),
-            "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
-            "git_commit": commit, "started": _now()}
+    # hardware(): machine, cpu (model name), cpu_extensions, cpu_count, cpus_usable, memory_gib, cuda
+    return {"restore": version, "torch": torch.__version__, "python": platform.python_version(), **hardware(),
+            "torch_threads": torch.get_num_threads(), "git_commit": commit, "started": _now()}
 
 
 def _now() -> str:

@@ -79,7 +79,12 @@ def test_store_holds_manifest_and_one_line_per_image(counted_host, folder, tmp_p
     assert result.exit_code == 0, result.stderr
     manifest = json.loads((run / "manifest.json").read_text())
     assert manifest["matrix"]["degradations"] == ["gaussian25", "gaussian50"]
-    assert manifest["environment"]["torch_threads"] >= 1 and manifest["environment"]["restore"]
+    env = manifest["environment"]
+    assert env["torch_threads"] >= 1 and env["restore"]
+    assert env["cpu"] and env["cpu_count"] >= 1 and env["memory_gib"] > 0 and "cuda" in env
+    assert isinstance(env["cpu_extensions"], list)
+    if Path("/proc/cpuinfo").is_file():  # Linux: the model name, not just the architecture
+        assert env["cpu"] != env["machine"]
     assert any(p["name"] == "counting" for p in manifest["plugins"])
     records = read_results(run)
     assert len(records) == 2 * 2 * 6
