@@ -15,7 +15,7 @@ from typing import Any
 
 from restore_core.atomic_files import atomic_path, atomic_write_text
 from restore_core.results_store import latest, read_manifest, read_results
-from restore_core.runner import SKIPPED, CellResult, sample_dir
+from restore_core.runner import SAMPLE_LAYOUT, SKIPPED, CellResult, sample_dir
 
 CellKey = tuple[str, str | None, str, str]  # restorer, backend, degradation, dataset
 
@@ -60,14 +60,37 @@ def compare_runs(run_a: Path, run_b: Path) -> list[dict[str, Any]]:
 def write_report(run: Path, out: Path, html: bool = True, markdown: bool = False) -> list[Path]:
     """Write report.html and/or report.md (with plots as PNGs) for `run` into `out`."""
     manifest, cells, metrics = load_cells(run)
+    inputs = _input_figures(run, metrics)
     out.mkdir(parents=True, exist_ok=True)
     plots = _plots(cells, metrics, out)
     written = []
     if html:
-        written.append(atomic_write_text(out / "report.html", _html(run, manifest, cells, metrics, plots)))
+        written.append(atomic_write_text(out / "report.html", _html(run, manifest, cells, metrics, plots, inputs)))
     if markdown:
-        written.append(atomic_write_text(out / "report.md", _markdown(run, out, manifest, cells, metrics, plots)))
+        written.append(atomic_write_text(out / "report.md",
+                                         _markdown(run, out, manifest, cells, metrics, plots, inputs)))
     return written
+
+
+InputKey = tuple[str, str, str]  # dataset, degradation, image
+
+
+def _input_figures(run: Path, metrics: list[str]) -> dict[InputKey, dict[str, float]]:
+    """Each image's scores of the degraded input itself, from whichever record of it has them.
+
+    Read from the records rather than `CellResult.input_scores`, which drops missing values and so
+    loses the image each value belongs to. A super-resolution input has scores (after bicubic
+    up-sampling to the target size) only in runs made since the runner started scoring it.
+    """
+    figures: dict[InputKey, dict[str, float]] = {}
+    for record in latest(read_results(run)):
+        if record.get("image") == SKIPPED:
+            continue
+        found = figures.setdefault((record["dataset"], record["degradation"], record["image"]), {})
+        for name, value in (record.get("input_metrics") or {}).items():
+            if name in metrics and value is not None:
+                found.setdefault(name, float(value))
+    return figures
 
 
 def _fmt(value: float | None, digits: int) -> str:
@@ -123,57 +146,124 @@ def _higher_is_better(metric: str) -> bool:
         return True
 
 
-def _image_tables(cells: dict[CellKey, CellResult], metrics: list[str]) -> list[tuple[str, list[str], list[list[str]]]]:
-    tables = []
+def _label(cell: CellResult) -> str:
+    """How tables, grids and plots name a restorer: with its backend where it has one."""
+    return cell.restorer if cell.backend is None else f"{cell.restorer} [{cell.backend}]"
+
+
+def _quality_metric(metrics: list[str]) -> str | None:
+    """The metric grids and plots show: PSNR where the run measured it, else the first."""
+    if "psnr" in metrics:
+        return "psnr"
+    return next((m for m in metrics if m.startswith("psnr")), metrics[0] if metrics else None)
+
+
+def _groups(cells: dict[CellKey, CellResult]) -> dict[tuple[str, str], list[CellResult]]:
+    """The measured cells of each (dataset, degradation), in the order the run measured them."""
+    groups: dict[tuple[str, str], list[CellResult]] = {}
     for c in cells.values():
-        if c.skipped or not c.images:
-            continue
-        head = ["image", *metrics, "s"]
+        if not c.skipped and c.images:
+            groups.setdefault((c.dataset, c.degradation), []).append(c)
+    return groups
+
+
+def _image_tables(cells: dict[CellKey, CellResult], metrics: list[str],
+                  inputs: dict[InputKey, dict[str, float]]) -> list[tuple[str, list[str], list[list[str]]]]:
+    """One table per (dataset, degradation): a row per image, the input's scores, then each restorer's."""
+    tables = []
+    for (dataset, degradation), members in _groups(cells).items():
+        images = list(dict.fromkeys(image for c in members for image in c.image_ids))
+        # an input column only where some image has that score (super-resolution runs may have none)
+        input_metrics = [m for m in metrics if any(m in inputs.get((dataset, degradation, i), {}) for i in images)]
+        head = ["image", *(f"{m} in" for m in input_metrics),
+                *(f"{_label(c)} {m}" for c in members for m in metrics if m in c.scores)]
+        positions = [{image: i for i, image in enumerate(c.image_ids)} for c in members]
         rows = []
-        for i, image in enumerate(c.image_ids):
-            rows.append([image, *(_fmt(c.scores[m][i], _digits(m)) for m in metrics if m in c.scores),
-                         _fmt(c.seconds[i], 3)])
-        title = f"{c.restorer}" + (f" [{c.backend}]" if c.backend else "") + f" x {c.degradation} on {c.dataset}"
-        tables.append((title, head, rows))
+        for image in images:
+            given = inputs.get((dataset, degradation, image), {})
+            row = [image, *(_fmt(given.get(m), _digits(m)) for m in input_metrics)]
+            for c, at in zip(members, positions, strict=True):
+                for m in metrics:
+                    if m in c.scores:
+                        i = at.get(image)
+                        row.append(_fmt(c.scores[m][i] if i is not None and i < len(c.scores[m]) else None,
+                                        _digits(m)))
+            rows.append(row)
+        tables.append((f"{dataset}, {degradation}", head, rows))
     return tables
 
 
-def _grids(run: Path, cells: dict[CellKey, CellResult], metrics: list[str]) -> list[dict[str, Any]]:
-    """One grid per (dataset, degradation) whose sample crops exist."""
+def _grids(run: Path, cells: dict[CellKey, CellResult], metrics: list[str],
+           inputs: dict[InputKey, dict[str, float]]) -> list[dict[str, Any]]:
+    """One grid per (dataset, degradation) whose samples exist: tiles of (name, PNG, caption)."""
     grids = []
-    seen = set()
-    for c in cells.values():
-        if (c.dataset, c.degradation) in seen:
-            continue
-        seen.add((c.dataset, c.degradation))
-        folder = sample_dir(run / "samples", c.dataset, c.degradation)
+    quality = _quality_metric(metrics)
+    for (dataset, degradation), members in _groups(cells).items():
+        folder = sample_dir(run / "samples", dataset, degradation)
         info_file = folder / "info.json"
         if not info_file.is_file():
             continue
         info = json.loads(info_file.read_text())
         image = info["image"]
+        scale = info.get("scale") or _scale(degradation)
         tiles = [("clean", folder / "clean.png", "")]
-        first = metrics[0] if metrics else None
-        degraded_score = ""
-        for other in cells.values():
-            if (other.dataset, other.degradation) == (c.dataset, c.degradation) and image in other.image_ids and first:
-                value = other.input_scores.get(first, [None] * len(other.image_ids))
-                idx = other.image_ids.index(image)
-                if idx < len(value) and value[idx] is not None:
-                    degraded_score = f"{first} {value[idx]:.{_digits(first)}f}"
-                break
-        tiles.append(("degraded", folder / "degraded.png", degraded_score))
+        degraded_score = inputs.get((dataset, degradation, image), {}).get(quality) if quality else None
+        caption = "" if quality is None else (f"{quality} not stored" if degraded_score is None else
+                                              f"{quality} {degraded_score:.{_digits(quality)}f}")
+        if scale and scale > 1 and degraded_score is not None:
+            caption += " (bicubic-upsampled)"
+        tiles.append(("degraded" if not scale or scale == 1 else f"degraded (x{scale} input)",
+                      folder / "degraded.png", caption))
+        by_label = {_label(c): c for c in members}
         for name, file in info.get("restored", {}).items():
+            c = by_label.get(name)
             score = ""
-            for other in cells.values():
-                label = other.restorer if other.backend is None else f"{other.restorer} [{other.backend}]"
-                if (label, other.dataset, other.degradation) == (name, c.dataset, c.degradation) and \
-                        image in other.image_ids and first in other.scores:
-                    score = f"{first} {other.scores[first][other.image_ids.index(image)]:.{_digits(first)}f}"
+            if c is not None and quality in c.scores and image in c.image_ids:
+                i = c.image_ids.index(image)
+                if i < len(c.scores[quality]):
+                    score = f"{quality} {c.scores[quality][i]:.{_digits(quality)}f}"
             tiles.append((name, folder / file, score))
-        grids.append({"dataset": c.dataset, "degradation": c.degradation, "image": image,
-                      "tiles": [t for t in tiles if t[1].is_file()]})
+        tiles = [t for t in tiles if t[1].is_file()]
+        if not tiles:
+            continue
+        legacy = info.get("layout") != SAMPLE_LAYOUT
+        size = _png_size(tiles[0][1])
+        # every tile of a grid is drawn at one size, the first's (older runs' 160-px crops at 1.5x)
+        display = (round(size[0] * 1.5), round(size[1] * 1.5)) if legacy else size
+        grids.append({"dataset": dataset, "degradation": degradation, "image": image, "tiles": tiles,
+                      "legacy": legacy, "display": display, "scale": scale or 1, "info": info})
     return grids
+
+
+def _grid_note(grid: dict[str, Any]) -> str:
+    """What a grid's tiles show, in one paragraph."""
+    info = grid["info"]
+    if grid["legacy"]:
+        note = ("Centre crops of the first image, shown at 1.5x (samples saved by an older version); "
+                "the score under each is for the whole image.")
+    else:
+        y, x, side = info["crop"]
+        note = (f"Each tile: the whole image (reduced to at most {info.get('overview')} px) with a {side} px "
+                f"region outlined where the clean image has the most detail (at y={y}, x={x}), and below it "
+                f"that region enlarged {info.get('zoom')}x by nearest-neighbour; the score under each is for "
+                f"the whole image.")
+    if grid["scale"] > 1:
+        note += (" The degraded tile is the low-resolution input enlarged by nearest-neighbour; its score is "
+                 "that of the input after bicubic up-sampling to the target size (as the `bicubic` restorer "
+                 "does).")
+    return note
+
+
+def _png_size(path: Path) -> tuple[int, int]:
+    """The (width, height) of a PNG, from its header (no decoding)."""
+    with path.open("rb") as f:
+        head = f.read(24)
+    return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+
+
+_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+            "#bcbd22", "#17becf"]
+_MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
 
 
 def _plots(cells: dict[CellKey, CellResult], metrics: list[str], out: Path) -> list[Path]:
@@ -183,45 +273,77 @@ def _plots(cells: dict[CellKey, CellResult], metrics: list[str], out: Path) -> l
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
+        from matplotlib.lines import Line2D
     except ImportError:
         return []
-    quality = "psnr" if "psnr" in metrics else (metrics[0] if metrics else None)
+    quality = _quality_metric(metrics)
     if quality is None:
         return []
+    measured = [c for c in cells.values() if not c.skipped and c.mean(quality) is not None]
+    # one colour per restorer and one marker per dataset, the same in both plots
+    labels = list(dict.fromkeys(_label(c) for c in measured))
+    datasets = list(dict.fromkeys(c.dataset for c in measured))
+    colour = {name: _COLOURS[i % len(_COLOURS)] for i, name in enumerate(labels)}
+    marker = {name: _MARKERS[i % len(_MARKERS)] for i, name in enumerate(datasets)}
+    unit = f"{quality} (dB)" if quality.startswith("psnr") else quality
+
+    def style(dataset: str) -> str:
+        return "-" if datasets.index(dataset) % 2 == 0 else "--"
+
+    def legend(fig: Any, lines: bool) -> None:
+        # outside the axes, so no label ever covers a point or leaves the figure
+        handles = [Line2D([], [], color=colour[n], marker="o", linestyle="-" if lines else "", label=n)
+                   for n in labels]
+        if len(datasets) > 1:
+            handles += [Line2D([], [], color="#444", marker=marker[d], linestyle=style(d) if lines else "", label=d)
+                        for d in datasets]
+        fig.legend(handles=handles, loc="outside right upper", fontsize=8, frameon=False)
+
     written = []
     by_sigma: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
-    for c in cells.values():
+    for c in measured:
         sigma = _sigma(c.degradation)
-        if sigma is not None and c.mean(quality) is not None:
-            label = c.restorer + (f" [{c.backend}]" if c.backend else "")
-            by_sigma[(c.dataset, label)].append((sigma, c.mean(quality)))  # type: ignore[arg-type]
+        if sigma is not None:
+            by_sigma[(_label(c), c.dataset)].append((sigma, c.mean(quality)))  # type: ignore[arg-type]
     if any(len(v) > 1 for v in by_sigma.values()):
-        fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=110)
-        for (dataset, label), points in sorted(by_sigma.items()):
+        fig, ax = plt.subplots(figsize=(7.2, 4.2), dpi=110, layout="constrained")
+        for (label, dataset), points in by_sigma.items():
             points.sort()
-            ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=f"{label} ({dataset})")
+            ax.plot([p[0] for p in points], [p[1] for p in points], color=colour[label], marker=marker[dataset],
+                    linestyle=style(dataset))
         ax.set_xlabel("noise sigma (0-255)")
-        ax.set_ylabel(f"{quality} (dB)" if quality.startswith("psnr") else quality)
+        ax.set_ylabel(unit)
         ax.set_title(f"{quality} against noise level")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
-        fig.tight_layout()
+        legend(fig, lines=True)
         written.append(_save(fig, out / "plot-quality-vs-sigma.png"))
         plt.close(fig)
-    points = [(c.seconds_per_image, c.mean(quality), c) for c in cells.values()
-              if not c.skipped and c.seconds_per_image and c.mean(quality) is not None]
-    if points:
-        fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=110)
-        for seconds, value, c in points:
-            ax.scatter(seconds, value)
-            ax.annotate(f"{c.restorer}{'[' + c.backend + ']' if c.backend else ''} {c.degradation}",
-                        (seconds, value), fontsize=6, xytext=(3, 3), textcoords="offset points")
-        ax.set_xscale("log")
-        ax.set_xlabel("seconds per image (median, log scale)")
-        ax.set_ylabel(quality)
-        ax.set_title(f"{quality} against speed")
-        ax.grid(alpha=0.3)
-        fig.tight_layout()
+    timed = [c for c in measured if c.seconds_per_image]
+    if timed:
+        # one panel per degradation: scores of different noise levels or scales are not comparable
+        degradations = list(dict.fromkeys(c.degradation for c in timed))
+        columns = min(3, len(degradations))
+        rows = -(-len(degradations) // columns)
+        fig, axes = plt.subplots(rows, columns, figsize=(3.2 * columns + 1.8, 3.0 * rows + 0.4), dpi=110,
+                                 layout="constrained", squeeze=False, sharex=True)
+        seconds = [c.seconds_per_image for c in timed]
+        log = max(seconds) / min(seconds) >= 10  # type: ignore[type-var, operator]
+        for ax, degradation in zip(axes.flat, degradations, strict=False):
+            for c in timed:
+                if c.degradation == degradation:
+                    ax.scatter(c.seconds_per_image, c.mean(quality), color=colour[_label(c)],
+                               marker=marker[c.dataset], s=36, edgecolors="black", linewidths=0.4, zorder=3)
+            ax.set_title(degradation, fontsize=10)
+            ax.grid(alpha=0.3)
+            if log:
+                ax.set_xscale("log")
+            ax.margins(x=0.15, y=0.15)
+        for ax in list(axes.flat)[len(degradations):]:
+            ax.set_visible(False)
+        fig.supxlabel("seconds per image (median" + (", log scale)" if log else ")"), fontsize=10)
+        fig.supylabel(unit, fontsize=10)
+        fig.suptitle(f"{quality} against speed", fontsize=11)
+        legend(fig, lines=False)
         written.append(_save(fig, out / "plot-quality-vs-speed.png"))
         plt.close(fig)
     return written
@@ -245,6 +367,17 @@ def _sigma(degradation: str) -> float | None:
     return info.sigma if info.scale == 1 else None
 
 
+def _scale(degradation: str) -> int | None:
+    """The up-sampling factor a degradation spec implies (through the registry), or None."""
+    from restore_core.plugin_host import default_host
+    from restore_core.training import probe_info
+
+    try:
+        return probe_info(default_host().registry("degradation").build(degradation), 3).scale
+    except Exception:  # a degradation from a plugin that is not installed here
+        return None
+
+
 def _data_uri(path: Path) -> str:
     return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode()
 
@@ -254,8 +387,10 @@ body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:1200px;paddin
 table{border-collapse:collapse;margin:.5em 0 1.5em;font-variant-numeric:tabular-nums}
 th,td{border:1px solid #ccc;padding:3px 8px;text-align:right}th{background:#f3f3f3}
 td:nth-child(-n+4),th:nth-child(-n+4){text-align:left}.best{font-weight:bold;color:#0a6a0a}
-.grid{display:flex;flex-wrap:wrap;gap:10px}.grid figure{margin:0;text-align:center;font-size:12px}
-.grid img{width:240px;height:240px;image-rendering:pixelated;border:1px solid #999}
+.images td:nth-child(n+2),.images th:nth-child(n+2){text-align:right}
+.grid{display:flex;flex-wrap:nowrap;overflow-x:auto;gap:10px;padding-bottom:6px}
+.grid figure{flex:none;margin:0;text-align:center;font-size:12px}
+.grid img{display:block;image-rendering:pixelated;border:1px solid #999}
 code{background:#f3f3f3;padding:1px 4px}details{margin:.3em 0}
 """
 
@@ -278,7 +413,7 @@ def _protocol() -> str:
 
 
 def _html(run: Path, manifest: dict[str, Any], cells: dict[CellKey, CellResult], metrics: list[str],
-          plots: list[Path]) -> str:
+          plots: list[Path], inputs: dict[InputKey, dict[str, float]]) -> str:
     env = manifest.get("environment", {})
     head, rows = _summary_rows(cells, metrics)
     parts = [f"<!doctype html><html><head><meta charset=utf-8><title>restore bench report: {html.escape(run.name)}"
@@ -299,20 +434,23 @@ def _html(run: Path, manifest: dict[str, Any], cells: dict[CellKey, CellResult],
                                       for c in skipped) + "</ul>")
     if plots:
         parts.append("<h2>Plots</h2>" + "".join(f'<img alt="{p.stem}" src="{_data_uri(p)}">' for p in plots))
-    grids = _grids(run, cells, metrics)
+    grids = _grids(run, cells, metrics, inputs)
     if grids:
-        parts.append("<h2>Visual comparison</h2><p>Centre crops of the first image of each set, shown at 1.5x; "
-                     "the score under each is for the whole image.</p>")
+        parts.append("<h2>Visual comparison</h2>")
         for g in grids:
+            width, height = g["display"]
             parts.append(f"<h3>{html.escape(g['dataset'])}, {html.escape(g['degradation'])}: "
-                         f"{html.escape(g['image'])}</h3><div class=grid>")
+                         f"{html.escape(g['image'])}</h3><p><small>{html.escape(_grid_note(g))}</small></p>"
+                         "<div class=grid>")
             for name, path, score in g["tiles"]:
-                parts.append(f'<figure><img alt="{html.escape(name)}" src="{_data_uri(path)}">'
+                parts.append(f'<figure style="width:{width + 2}px"><img alt="{html.escape(name)}" width={width} '
+                             f'height={height} src="{_data_uri(path)}">'
                              f"<figcaption>{html.escape(name)}<br>{html.escape(score)}</figcaption></figure>")
             parts.append("</div>")
     parts.append("<h2>Per image</h2>")
-    for title, head_i, rows_i in _image_tables(cells, metrics):
-        parts.append(f"<details><summary>{html.escape(title)}</summary>{_html_table(head_i, rows_i)}</details>")
+    for title, head_i, rows_i in _image_tables(cells, metrics, inputs):
+        parts.append(f"<details><summary>{html.escape(title)} ({_count(len(rows_i))})</summary>"
+                     f"{_html_table(head_i, rows_i).replace('<table>', '<table class=images>', 1)}</details>")
     parts.append("</body></html>")
     return "\n".join(parts)
 
@@ -324,7 +462,7 @@ def _md_table(head: list[str], rows: list[list[str]]) -> str:
 
 
 def _markdown(run: Path, out: Path, manifest: dict[str, Any], cells: dict[CellKey, CellResult],
-              metrics: list[str], plots: list[Path]) -> str:
+              metrics: list[str], plots: list[Path], inputs: dict[InputKey, dict[str, float]]) -> str:
     env = manifest.get("environment", {})
     head, rows = _summary_rows(cells, metrics)
     parts = [f"# restore bench report: {run.name}", "",
@@ -337,12 +475,30 @@ def _markdown(run: Path, out: Path, manifest: dict[str, Any], cells: dict[CellKe
             parts.append(f"- skipped {c.restorer} x {c.degradation} on {c.dataset}: {c.skipped}")
     for p in plots:
         parts += ["", f"![{p.stem}]({p.relative_to(out).as_posix()})"]
-    for g in _grids(run, cells, metrics):
-        parts += ["", f"## {g['dataset']}, {g['degradation']}: {g['image']}", "",
-                  "| " + " | ".join(f"{name} {score}".strip() for name, _, score in g["tiles"]) + " |",
-                  "|" + "---|" * len(g["tiles"]),
-                  "| " + " | ".join(f"![{name}]({_relative(path, out)})" for name, path, _ in g["tiles"]) + " |"]
+    for g in _grids(run, cells, metrics, inputs):
+        # a table of one row of images keeps a grid on one line; its header names the tiles
+        parts += ["", f"## {g['dataset']}, {g['degradation']}: {g['image']}", "", _grid_note(g), "",
+                  "| " + " | ".join(name for name, _, _ in g["tiles"]) + " |",
+                  "|" + ":---:|" * len(g["tiles"]),
+                  "| " + " | ".join(f"![{_alt(name)}]({_relative(path, out)})" for name, path, _ in g["tiles"]) + " |",
+                  "| " + " | ".join(score or " " for _, _, score in g["tiles"]) + " |"]
+    tables = _image_tables(cells, metrics, inputs)
+    if tables:
+        parts += ["", "## Per image"]
+    for title, head_i, rows_i in tables:
+        # folded, as in the HTML: a full set is dozens of rows per degradation
+        parts += ["", f"<details><summary>{title} ({_count(len(rows_i))})</summary>", "", _md_table(head_i, rows_i),
+                  "", "</details>"]
     return "\n".join(parts) + "\n"
+
+
+def _count(images: int) -> str:
+    return f"{images} image" + ("" if images == 1 else "s")
+
+
+def _alt(name: str) -> str:
+    """A tile name as Markdown alt text: brackets (of `dncnn [optimized]`) would end it early in some renderers."""
+    return name.replace("[", "(").replace("]", ")")
 
 
 def _relative(path: Path, base: Path) -> str:
