@@ -266,25 +266,39 @@ def bench(ctx: click.Context, restorers: tuple[str, ...], degradations: tuple[st
 def _bench_parallel(r: list[Any], d: list[Any], sets: list[Dataset], m: list[Any], seed: int, limit: int | None,
                     crop: int | None, crop_at: str, tile: int | str | None, jobs: int, done: dict[Any, Any],
                     store: Any) -> dict[Any, Any]:
-    """Run every cell in worker processes; return the store's records by key for the final serial pass."""
+    """Run every cell in worker processes; return the store's records by key for the final serial pass.
+
+    Each record is appended to the store as soon as its worker has measured it, so a killed run keeps
+    every finished image, not only finished cells.
+    """
     import torch
 
     from restore_core.parallel_bench import CellTask, run_parallel
     from restore_core.results_store import result_key
+    from restore_core.runner import SKIPPED
 
     threads = max(1, torch.get_num_threads() // jobs)
+    sizes = {ds.name: len(ds) for ds in sets}
     tasks = [CellTask(x.label, x.backend, tile, deg.label, ds.name, limit, crop, crop_at,
                       tuple(y.label for y in m), seed, threads) for ds in sets for deg in d for x in r]
     merged = dict(done)
+    counted: dict[CellTask, int] = {}  # images of each cell the progress bar has advanced by
 
-    def keep(records: list[dict[str, Any]]) -> None:
-        for record in records:
-            store.append(record)
-            merged[result_key(record)] = record
+    def keep(cell: CellTask, record: dict[str, Any]) -> None:
+        store.append(record)
+        merged[result_key(record)] = record
+        if record["image"] != SKIPPED:
+            counted[cell] = counted.get(cell, 0) + 1
+            progress.update(bar, advance=1, description=f"{cell.dataset} {cell.degradation} {cell.restorer}")
+
+    def finished(cell: CellTask) -> None:  # images already stored, or a skipped cell: count them now
+        progress.advance(bar, sizes[cell.dataset] - counted.get(cell, 0))
+        counted[cell] = sizes[cell.dataset]
 
     with _progress(True) as progress:
-        task = progress.add_task(f"bench: {len(tasks)} cells in {jobs} processes", total=len(tasks))
-        run_parallel(tasks, jobs, done, lambda records: (keep(records), progress.advance(task)))
+        bar = progress.add_task(f"bench: {len(tasks)} cells in {jobs} processes",
+                                total=sum(sizes[t.dataset] for t in tasks))
+        run_parallel(tasks, jobs, done, keep, finished)
     return merged
 
 

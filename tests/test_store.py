@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import types
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -235,12 +236,85 @@ def test_shipped_suites_load(name):
     assert suite.restorers and suite.degradations and suite.datasets
 
 
-def test_parallel_jobs_give_the_serial_numbers(folder, tmp_path):
+def test_parallel_jobs_give_the_serial_numbers(folder, tmp_path, monkeypatch):
     args = ["bench", "-r", "nlm,identity", "-d", "gaussian15,gaussian25", "--dataset", str(folder), "--limit", "3",
             "--format", "json"]
     serial = CliRunner().invoke(cli, [*args, "--out", str(tmp_path / "s")], catch_exceptions=False)
+    appended: list[tuple[float, dict]] = []
+    original = RunStore.append
+
+    def timed_append(self, record):
+        appended.append((time.monotonic(), record))
+        original(self, record)
+
+    monkeypatch.setattr(RunStore, "append", timed_append)
     parallel = CliRunner().invoke(cli, [*args, "--out", str(tmp_path / "p"), "--jobs", "2"], catch_exceptions=False)
     assert parallel.exit_code == 0, parallel.stderr
+    # each image reaches the store as its worker measures it, not when its whole cell is done: the
+    # stores of a cell's images lie as far apart as the restoring between them took
+    nlm = [(t, r) for t, r in appended if r["restorer"] == "nlm" and r["degradation"] == "gaussian25"]
+    assert len(nlm) == 3
+    assert nlm[-1][0] - nlm[0][0] >= 0.5 * sum(r["seconds"] for _, r in nlm[1:]) > 0
     assert _numbers(json.loads(parallel.stdout)) == _numbers(json.loads(serial.stdout))
     assert len(read_results(tmp_path / "p")) == len(read_results(tmp_path / "s")) == 12
     assert list((tmp_path / "p" / "samples").rglob("info.json"))
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue  # ended while we looked
+        if ppid == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _running(pid: int) -> bool:
+    """Whether `pid` exists and is not a zombie (an orphan's zombie may wait for a lax init to reap it)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").is_file(), reason="finds the workers through /proc")
+def test_parallel_run_streams_each_image_and_its_workers_die_with_a_killed_parent(tmp_path):
+    import skimage.data
+
+    images = tmp_path / "imgs"
+    images.mkdir()
+    astronaut = skimage.data.astronaut()
+    for i in range(10):
+        Image.fromarray(np.roll(astronaut, 41 * i, axis=0)[:96, :96]).save(images / f"q{i:02d}.png")
+    args = ["bench", "-r", "nlm", "-d", "gaussian15,gaussian25", "--dataset", str(images), "--format", "json"]
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, "-m", "restore_core", *args, "--jobs", "2", "--out", str(killed)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    results = killed / "results.jsonl"
+    deadline = time.time() + 120
+    while time.time() < deadline and not (results.is_file() and results.read_bytes().count(b"\n") >= 1):
+        time.sleep(0.005)
+    workers = _children(proc.pid)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    partial = read_results(killed)
+    assert len(results.read_bytes().splitlines()) == len(partial) >= 1, "every line whole"
+    per_cell = Counter(r["degradation"] for r in partial)
+    # killed inside a cell of 10 images: the images it had finished are in the store
+    assert any(0 < n < 10 for n in [per_cell["gaussian15"], per_cell["gaussian25"]]), per_cell
+    assert workers, "the parent had started its worker processes"
+    deadline = time.time() + 5
+    while time.time() < deadline and any(_running(pid) for pid in workers):
+        time.sleep(0.05)
+    assert not [pid for pid in workers if _running(pid)], "a worker outlived its killed parent"
+    resumed = CliRunner().invoke(cli, [*args, "--jobs", "2", "--out", str(killed), "--resume"],
+                                 catch_exceptions=False)
+    assert resumed.exit_code == 0, resumed.stderr
+    whole = CliRunner().invoke(cli, [*args, "--out", str(tmp_path / "whole")], catch_exceptions=False)
+    assert _numbers(json.loads(resumed.stdout)) == _numbers(json.loads(whole.stdout))
+    assert len(read_results(killed)) == 20
+
