@@ -359,7 +359,8 @@ def _row(cell: Any, metrics: list[str]) -> dict[str, Any]:
         row[f"{name}_gain"] = _round(out - inp) if out is not None and inp is not None else None
     row["seconds_per_image"] = _round(cell.seconds_per_image)
     row["megapixels_per_second"] = _round(cell.megapixels_per_second)
-    row["peak_memory_mib"] = cell.peak_memory_mib
+    row["peak_memory_mib"] = cell.peak_extra_memory_mib  # the older name of the next key, kept for scripts
+    row["peak_extra_memory_mib"] = cell.peak_extra_memory_mib
     row["skipped"] = cell.skipped
     return row
 

@@ -3,17 +3,17 @@
 Each image's degradation is generated once from a generator derived from (seed, image id,
 degradation spec) and shared by every restorer, so rows of a table are directly comparable.
 Timing covers `restore` alone (no I/O, degradation or scoring), after one untimed warm-up per
-cell; on CUDA the backend's copy back to the CPU synchronises. With a results store, every image's
-result is appended as it is measured and a resumed run skips what the store already holds.
+cell; on CUDA the backend's copy back to the CPU synchronises. Memory is the peak extra memory of
+each call (see `restore_core.memory`): resident memory on the CPU, allocated device memory for a
+backend that computes on CUDA. With a results store, every image's result is appended as it is
+measured and a resumed run skips what the store already holds.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import resource
 import statistics
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +26,8 @@ from restore_core.atomic_files import atomic_write_text
 from restore_core.datasets import Dataset
 from restore_core.errors import IncompatibleError, WeightsNotFoundError
 from restore_core.interfaces import Degradation, Degraded, Restorer
+from restore_core.memory import peak_extra_memory
+from restore_core.resize import bicubic_resize
 from restore_core.results_store import Key, RunStore
 from restore_core.seeding import image_generator
 
@@ -45,7 +47,7 @@ class CellResult:
     pixels: list[int] = field(default_factory=list)
     image_ids: list[str] = field(default_factory=list)
     skipped: str | None = None
-    peak_memory_mib: float | None = None
+    peak_extra_memory_mib: float | None = None  # the largest of its images' (see restore_core.memory)
 
     def mean(self, metric: str, of_input: bool = False) -> float | None:
         """Return the mean of `metric` over images (None when not measured)."""
@@ -74,8 +76,14 @@ class CellResult:
                 self.input_scores.setdefault(name, []).append(value)
         self.seconds.append(record["seconds"])
         self.pixels.append(record["pixels"])
-        if record.get("peak_memory_mib") is not None:
-            self.peak_memory_mib = max(self.peak_memory_mib or 0.0, record["peak_memory_mib"])
+        # records from before peak_extra_memory_mib held the process's high-water mark: not comparable
+        if record.get("peak_extra_memory_mib") is not None:
+            self.peak_extra_memory_mib = max(self.peak_extra_memory_mib or 0.0, record["peak_extra_memory_mib"])
+
+    @property
+    def peak_memory_mib(self) -> float | None:
+        """Return `peak_extra_memory_mib` (the name older callers use)."""
+        return self.peak_extra_memory_mib
 
 
 @dataclass(frozen=True)
@@ -158,7 +166,7 @@ def run_benchmark(
                     if id(named) not in warmed:
                         restorer.restore(degraded.image, degraded.info)  # warm-up, untimed
                         warmed.add(id(named))
-                    out, seconds, peak = _timed_restore(restorer, degraded)
+                    out, seconds, extra = _timed_restore(restorer, degraded)
                     if out.shape != degraded.target.shape:
                         raise IncompatibleError(
                             f"{named.label} returned {tuple(out.shape)} for a target of "
@@ -168,7 +176,8 @@ def run_benchmark(
                         "metrics": {m.label: float(m.component.measure(out, degraded.target,  # type: ignore[attr-defined]
                                                                        degraded.info)[0]) for m in metrics},
                         "input_metrics": inputs, "seconds": seconds,
-                        "pixels": int(out.shape[-1] * out.shape[-2] * out.shape[0]), "peak_memory_mib": peak,
+                        "pixels": int(out.shape[-1] * out.shape[-2] * out.shape[0]),
+                        "peak_extra_memory_mib": extra,
                     }
                     if store is not None:
                         store.append(result)
@@ -196,29 +205,33 @@ def _display(named: Named) -> str:
 
 
 def _timed_restore(restorer: Restorer, degraded: Degraded) -> tuple[torch.Tensor, float, float | None]:
-    """Restore once; return the output, the seconds it took and the peak memory in MiB."""
+    """Restore once; return the output, the seconds it took and its peak extra memory in MiB."""
     cuda = torch.cuda.is_available()
-    if cuda:
-        torch.cuda.reset_peak_memory_stats()
-        torch.cuda.synchronize()
-    start = time.perf_counter()
-    out = restorer.restore(degraded.image, degraded.info)
-    if cuda:
-        torch.cuda.synchronize()
-    seconds = time.perf_counter() - start
-    if cuda:
-        peak = torch.cuda.max_memory_allocated() / 2**20
-    else:  # the process's peak resident memory so far (kB on Linux, bytes on macOS)
-        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        peak = rss / 2**20 if sys.platform == "darwin" else rss / 2**10
-    return out, seconds, round(peak, 1)
+    with peak_extra_memory(_compute_device(restorer)) as memory:
+        if cuda:
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        out = restorer.restore(degraded.image, degraded.info)
+        if cuda:
+            torch.cuda.synchronize()
+        seconds = time.perf_counter() - start
+    return out, seconds, memory.mib
+
+
+def _compute_device(restorer: Restorer) -> torch.device:
+    """The device a restorer computes on: its backend's for a network restorer, else the CPU."""
+    backend = getattr(restorer, "backend", None)
+    target = getattr(backend, "target_device", None)
+    return target() if callable(target) else torch.device("cpu")
 
 
 def _input_scores(metrics: Sequence[Named], degraded: Degraded) -> dict[str, float | None]:
-    """Score the degraded input itself where it has the target's size (not for super-resolution)."""
-    if degraded.image.shape != degraded.target.shape:
-        return {m.label: None for m in metrics}
-    clipped = degraded.image.clamp(0.0, 1.0)
+    """Score the degraded input, clipped; a super-resolution input after bicubic up-sampling to the
+    target's size, exactly as the `bicubic` restorer does, so its gain is 0."""
+    image = degraded.image
+    if image.shape[-2:] != degraded.target.shape[-2:]:
+        image = bicubic_resize(image, *degraded.target.shape[-2:])
+    clipped = image.clamp(0.0, 1.0)
     return {m.label: float(m.component.measure(clipped, degraded.target, degraded.info)[0])  # type: ignore[attr-defined]
             for m in metrics}
 

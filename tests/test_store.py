@@ -318,3 +318,47 @@ def test_parallel_run_streams_each_image_and_its_workers_die_with_a_killed_paren
     assert _numbers(json.loads(resumed.stdout)) == _numbers(json.loads(whole.stdout))
     assert len(read_results(killed)) == 20
 
+
+def test_peak_extra_memory_is_each_restorers_own(folder, tmp_path):
+    rows = json.loads(CliRunner().invoke(cli, ["bench", "-r", "dncnn,identity", "-d", "gaussian25", "--dataset",
+                                               str(folder), "--limit", "2", "--format", "json", "--out",
+                                               str(tmp_path / "run")], catch_exceptions=False).stdout)
+    dncnn, identity = rows
+    if dncnn["peak_extra_memory_mib"] is None:
+        pytest.skip("no way to read this process's resident memory here")
+    # DnCNN's feature maps (64 channels of 128 x 128 floats, 4 MiB each) against a copy of the input;
+    # the process's high-water mark would have charged identity with DnCNN's peak
+    assert dncnn["peak_extra_memory_mib"] >= 8
+    assert identity["peak_extra_memory_mib"] < dncnn["peak_extra_memory_mib"] / 4
+
+
+def test_super_resolution_input_is_scored_after_bicubic_upsampling(folder, tmp_path):
+    result = CliRunner().invoke(cli, ["bench", "-r", "bicubic", "-d", "x2,x3", "--dataset", str(folder), "--limit",
+                                      "2", "--format", "json", "--out", str(tmp_path / "run")], catch_exceptions=False)
+    rows = json.loads(result.stdout)
+    for row in rows:
+        assert row["psnr_input"] is not None and row["ssim_input"] is not None
+        # the input is up-sampled exactly as the bicubic restorer up-samples it: no gain, to the last digit
+        assert row["psnr_input"] == row["psnr"] and row["psnr_gain"] == 0 and row["ssim_gain"] == 0
+    assert rows[0]["psnr_input"] > rows[1]["psnr_input"]  # x2 loses less than x3
+
+
+@pytest.mark.parametrize("high_water", [True, False], ids=["kernel-high-water", "sampling-thread"])
+def test_peak_extra_memory_sees_a_freed_allocation(monkeypatch, high_water):
+    import torch
+
+    from restore_core import memory
+
+    if not high_water:
+        monkeypatch.setattr(memory, "_can_reset_high_water", lambda: False)
+    elif not memory._can_reset_high_water():
+        pytest.skip("this kernel does not let a process reset its resident high-water mark")
+    if memory._rss_reader() is None:
+        pytest.skip("no way to read this process's resident memory here")
+    with memory.peak_extra_memory() as probe:
+        block = torch.ones(64 * 2**20 // 4)  # 64 MiB, written, then freed before the block ends
+        time.sleep(0.02)
+        del block
+    with memory.peak_extra_memory() as idle:
+        pass
+    assert probe.mib is not None and probe.mib >= 48 and idle.mib is not None and idle.mib < 8
