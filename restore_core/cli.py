@@ -307,31 +307,53 @@ def _bench_parallel(r: list[Any], d: list[Any], sets: list[Dataset], m: list[Any
 @click.argument("run_b", type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def bench_compare(run_a: Path, run_b: Path, fmt: str) -> None:
-    """Print the per-cell differences between two runs (B minus A)."""
-    from restore_core.reports import compare_runs
+    """Print the per-cell differences between two runs: each metric in A, in B, and B minus A."""
+    from restore_core.reports import compare_runs, load_cells
 
     rows = compare_runs(run_a, run_b)
     if fmt == "json":
         click.echo(json.dumps(rows, indent=2))
         return
-    metrics = sorted({k[: -len("_a")] for row in rows for k in row if k.endswith("_a")})
-    table = Table(title=f"{run_b} minus {run_a}", title_justify="left")
-    for col in ("restorer", "backend", "degradation", "dataset", "images"):
-        table.add_column(col)
+    _, cells_a, metrics_a = load_cells(run_a)
+    _, cells_b, metrics_b = load_cells(run_b)
+    # the metrics the runs name (compare_runs keeps those both share); other *_a keys are not metrics
+    metrics = [name for name in dict.fromkeys([*metrics_a, *metrics_b]) if rows and f"{name}_a" in rows[0]]
+    table = Table(title=Text(f"{run_b} minus {run_a}"), title_justify="left")
+    for col in ("restorer", "backend", "degradation", "dataset"):
+        table.add_column(col, overflow="fold")
+    table.add_column("images\nA/B", justify="right", no_wrap=True)
     for name in metrics:
-        table.add_column(f"{name} A", justify="right")
-        table.add_column(f"{name} B", justify="right")
-        table.add_column("diff", justify="right")
+        table.add_column(f"{name}\nA", justify="right", no_wrap=True)
+        table.add_column(f"{name}\nB", justify="right", no_wrap=True)
+        table.add_column("diff", justify="right", no_wrap=True)
+    notes = []
     for row in rows:
-        cells = [row["restorer"], row["backend"] or "-", row["degradation"], row["dataset"],
-                 f"{row['images_a']}/{row['images_b']}"]
+        key = (row["restorer"], row["backend"], row["degradation"], row["dataset"])
+        a, b = cells_a.get(key), cells_b.get(key)
+        skipped_a, skipped_b = a is not None and a.skipped, b is not None and b.skipped
+        label = f"{row['restorer']} x {row['degradation']} on {row['dataset']}"
+        if skipped_a and skipped_b:  # nothing to compare: said once, below the table
+            same = a.skipped == b.skipped  # type: ignore[union-attr]
+            notes.append(f"skipped in A and B: {label}: {a.skipped}" if same else  # type: ignore[union-attr]
+                         f"skipped in A and B: {label}: A: {a.skipped}; B: {b.skipped}")  # type: ignore[union-attr]
+            continue
+        for run, cell in (("A", a), ("B", b)):
+            if cell is not None and cell.skipped:
+                notes.append(f"skipped in {run}: {label}: {cell.skipped}")
+        images = "/".join("skipped" if c is not None and c.skipped else "-" if c is None else str(c.images)
+                          for c in (a, b))
+        cells: list[Any] = [Text(row["restorer"]), Text(row["backend"] or "-"), Text(row["degradation"]),
+                            Text(row["dataset"]), images]
         for name in metrics:
-            a, b = row.get(f"{name}_a"), row.get(f"{name}_b")
-            digits = 2 if name.startswith("psnr") or name.startswith("seconds") else 4
-            diff = "-" if a is None or b is None else f"{b - a:+.{digits + 1}f}"
-            cells += [_fmt(a, digits), _fmt(b, digits), diff]
+            va, vb = row.get(f"{name}_a"), row.get(f"{name}_b")
+            digits = 2 if name.startswith("psnr") else 4
+            diff = "-" if va is None or vb is None else f"{vb - va:+.{digits + 1}f}"
+            cells += ["skipped" if skipped_a else _fmt(va, digits), "skipped" if skipped_b else _fmt(vb, digits), diff]
         table.add_row(*cells)
-    _wide_console().print(table)
+    console = _wide_console()
+    console.print(table)
+    for note in notes:
+        console.print(Text(note))
 
 
 @bench.command("report")

@@ -175,17 +175,42 @@ def test_kill_9_mid_run_then_resume_gives_the_uninterrupted_numbers(folder, tmp_
 
 def test_compare_prints_per_cell_differences(counted_host, folder, tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
-    bench(counted_host, "-r", "identity,counting-blur", "-d", "gaussian25", "--dataset", str(folder), "--out", str(a))
-    bench(counted_host, "-r", "identity,counting-blur", "-d", "gaussian25", "--dataset", str(folder), "--out", str(b),
-          "--seed", "1")
+    args = ["-r", "identity,counting-blur,bicubic", "-d", "gaussian25", "--dataset", str(folder), "--limit", "3"]
+    bench(counted_host, *args, "--out", str(a))
+    bench(counted_host, *args, "--out", str(b), "--seed", "1")
     result = CliRunner().invoke(cli, ["bench", "compare", str(a), str(b), "--format", "json"], obj=counted_host)
     rows = json.loads(result.stdout)
-    assert [r["restorer"] for r in rows] == ["identity", "counting-blur"]
-    assert all(r["psnr_a"] != r["psnr_b"] for r in rows)  # another seed, other noise
+    assert [r["restorer"] for r in rows] == ["identity", "counting-blur", "bicubic"]
+    assert all(r["psnr_a"] != r["psnr_b"] for r in rows[:2])  # another seed, other noise
     table = CliRunner().invoke(cli, ["bench", "compare", str(a), str(b)], obj=counted_host)
     assert table.exit_code == 0 and "counting-blur" in table.stdout
+    header = table.stdout.split("┡")[0]
+    assert "psnr" in header and "ssim" in header and "diff" in header
+    # only metrics get A / B / diff columns: not the image counts, not the timing
+    assert "seconds" not in header and header.count("diff") == 2
+    blur = next(line for line in table.stdout.splitlines() if "counting-blur" in line)
+    row = next(r for r in rows if r["restorer"] == "counting-blur")
+    assert f"{row['psnr_a']:.2f}" in blur and f"{row['psnr_b'] - row['psnr_a']:+.3f}" in blur and "3/3" in blur
+    # a cell skipped in both runs is no row of zeros: it is named below the table with its reason
+    assert not any("bicubic" in line and "│" in line for line in table.stdout.splitlines())
+    assert "skipped in A and B: bicubic x gaussian25" in table.stdout and "super-resolution" in table.stdout
     missing = CliRunner().invoke(cli, ["bench", "compare", str(a), str(tmp_path / "nope")])
     assert missing.exit_code == 1 and "not a benchmark run" in missing.stderr
+
+
+def test_compare_marks_a_cell_skipped_in_one_run_only(counted_host, folder, tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    args = ["-r", "identity,counting-blur", "-d", "gaussian25", "--dataset", str(folder), "--limit", "2"]
+    bench(counted_host, *args, "--out", str(a))
+    bench(counted_host, *args, "--out", str(b))
+    kept = [line for line in (b / "results.jsonl").read_text().splitlines() if '"counting-blur"' not in line]
+    skipped = {"restorer": "counting-blur", "backend": None, "degradation": "gaussian25", "dataset": str(folder),
+               "image": "*skipped*", "skipped": "no weights here"}
+    (b / "results.jsonl").write_text("\n".join([*kept, json.dumps(skipped)]) + "\n")
+    table = CliRunner().invoke(cli, ["bench", "compare", str(a), str(b)], obj=counted_host)
+    blur = next(line for line in table.stdout.splitlines() if "counting-blur" in line and "│" in line)
+    assert "2/skipped" in blur and blur.count("skipped") == 3  # images, psnr B, ssim B
+    assert "skipped in B: counting-blur x gaussian25" in table.stdout and "no weights here" in table.stdout
 
 
 def test_report_has_tables_grids_and_plots(counted_host, folder, tmp_path):
