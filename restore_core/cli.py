@@ -21,6 +21,7 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.measure import Measurement
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
@@ -405,42 +406,88 @@ def _wide_console() -> Console:
     return console if console.is_terminal else Console(highlight=False, width=200)
 
 
+TEXT_COLUMN_WIDTH = 24  # longer names (folder paths) fold onto more lines, never push numbers off
+
+
 def _print_table(results: list[Any], metrics: list[str], seed: int, lower_is_better: set[str] | None = None) -> None:
+    """Print the bench table, its skipped cells and the protocol the numbers follow."""
     console = _wide_console()
-    table = Table(title="restore bench", title_justify="left")
+    # the roomiest layout that fits: in a narrow (80-column) terminal the rules go and the columns close
+    # up, then the input columns go, before rich would cut a number short
+    for with_inputs, gap in ((True, None), (True, 1), (True, 0), (False, 1), (False, 0)):
+        table = _bench_table(results, metrics, lower_is_better or set(), with_inputs, gap)
+        if Measurement.get(console, console.options.update_width(10_000), table).maximum <= console.width:
+            break
+    console.print(table)
+    if not with_inputs:
+        console.print("[dim]input scores left out to fit the terminal: input = value - gain "
+                      "(--format json or csv has every column)[/]")
+    for c in results:
+        if c.skipped:
+            console.print(Text(f"skipped {c.restorer} x {c.degradation} on {c.dataset}: {c.skipped}"))
+    console.print(Text(f"protocol: per-image noise from seed {seed}, degraded input not clipped (scored clipped "
+                       "as 'in'; a super-resolution input is scored after bicubic up-sampling to the target "
+                       "size, so bicubic's gain is 0); outputs clipped to [0, 1]; metrics in float64 on [0, 1]; "
+                       "auto channel: denoising RGB without crop, super-resolution BT.601 Y with `scale` pixels "
+                       "cropped", style="dim"))
+    console.print(Text("columns: the best value of each metric per degradation and dataset in bold; s/image: "
+                       "median restore time after one untimed warm-up; MP/s: output megapixels per second of "
+                       "restore time; extra MiB: peak memory during a restore call minus the memory in use just "
+                       "before it, the largest over the cell's images (CPU: resident memory; CUDA backends: "
+                       "allocated device memory)", style="dim"))
+
+
+def _bench_table(results: list[Any], metrics: list[str], lower_is_better: set[str], with_inputs: bool = True,
+                 gap: int | None = None) -> Table:
+    """The bench table: one row per measured cell, the best value of each metric per group in bold.
+
+    `gap` None draws the usual boxed table with one-line headers; a number of spaces draws no vertical
+    rules and two-line headers, to fit a narrow terminal.
+    """
+    from rich import box
+
+    if gap is None:
+        table = Table(title="restore bench", title_justify="left")
+    else:
+        table = Table(title="restore bench", title_justify="left", box=box.SIMPLE_HEAD, padding=(0, gap),
+                      collapse_padding=True, pad_edge=False, show_edge=False)
+    sep = " " if gap is None else "\n"
     with_backend = any(c.backend for c in results)
-    for col in ("restorer", *(["backend"] if with_backend else []), "degradation", "dataset", "images"):
-        table.add_column(col, justify="right" if col == "images" else "left")
+    for col in ("restorer", *(["backend"] if with_backend else []), "degradation", "dataset"):
+        table.add_column(col, overflow="fold", max_width=TEXT_COLUMN_WIDTH)
+    table.add_column("images", justify="right", no_wrap=True)
     for name in metrics:
-        table.add_column(f"{name} in", justify="right")
-        table.add_column(name, justify="right")
-        table.add_column("gain", justify="right")
-    table.add_column("s/image", justify="right")
+        if with_inputs:
+            table.add_column(f"{name}{sep}in", justify="right", no_wrap=True)
+        table.add_column(name, justify="right", no_wrap=True)
+        table.add_column("gain" if gap is None else f"{name}\ngain", justify="right", no_wrap=True)
+    for header in ("s/image", "MP/s", f"extra{sep}MiB"):
+        table.add_column(header.replace("/", "/\n") if gap is not None and header == "s/image" else header,
+                         justify="right", no_wrap=True)
     done = [c for c in results if not c.skipped]
-    lower = lower_is_better or set()
-    best = {name: (min if name in lower else max)((c.mean(name) for c in done if c.mean(name) is not None),
-                                                  default=None)
-            for name in metrics}
+    best: dict[tuple[str, str, str], float] = {}  # (degradation, dataset, metric) -> best mean
     for c in done:
-        cells = [c.restorer, *([c.backend or "-"] if with_backend else []), c.degradation, c.dataset, str(c.images)]
+        for name in metrics:
+            value = c.mean(name)
+            if value is None:
+                continue
+            key = (c.degradation, c.dataset, name)
+            pick = min if name in lower_is_better else max
+            best[key] = value if key not in best else pick(best[key], value)
+    for c in done:
+        cells: list[Any] = [Text(c.restorer), *([Text(c.backend or "-")] if with_backend else []),
+                            Text(c.degradation), Text(c.dataset), str(c.images)]
         for name in metrics:
             out, inp = c.mean(name), c.mean(name, of_input=True)
             digits = 2 if name.startswith("psnr") else 4
-            text = _fmt(out, digits)
-            if out is not None and out == best[name]:
-                text = f"[bold green]{text}[/]"
+            text = Text(_fmt(out, digits))
+            if out is not None and out == best.get((c.degradation, c.dataset, name)):
+                text.stylize("bold green")
             gain = f"{out - inp:+.{digits}f}" if out is not None and inp is not None else "-"
-            cells += [_fmt(inp, digits), text, gain]
-        cells.append(_fmt(c.seconds_per_image, 3))
+            cells += [*([_fmt(inp, digits)] if with_inputs else []), text, gain]
+        cells += [_fmt(c.seconds_per_image, 3), _fmt(c.megapixels_per_second, 2), _fmt(c.peak_extra_memory_mib, 1)]
         table.add_row(*cells)
-    console.print(table)
-    for c in results:
-        if c.skipped:
-            console.print(f"skipped {c.restorer} x {c.degradation} on {c.dataset}: {c.skipped}")
-    console.print(f"[dim]protocol: per-image noise from seed {seed}, degraded input not clipped "
-                  "(scored clipped as 'in'); outputs clipped to [0, 1]; metrics in float64 on [0, 1]; "
-                  "auto channel: denoising RGB without crop, super-resolution BT.601 Y with "
-                  "`scale` pixels cropped[/]")
+    return table
 
 
 def _fmt(value: float | None, digits: int) -> str:

@@ -344,6 +344,55 @@ def test_parallel_run_streams_each_image_and_its_workers_die_with_a_killed_paren
     assert len(read_results(killed)) == 20
 
 
+def test_bench_table_marks_the_best_of_each_degradation_and_dataset(counted_host, folder, tmp_path):
+    from restore_core.cli import _bench_table
+    from restore_core.reports import load_cells
+
+    run = tmp_path / "run"
+    result = bench(counted_host, "-r", "identity,counting-blur", "-d", "gaussian2,gaussian50", "--dataset",
+                   str(folder), "--limit", "2", "--out", str(run), "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    _, cells, metrics = load_cells(run)
+    table = _bench_table(list(cells.values()), metrics, set())
+    for name in metrics:
+        column = next(c for c in table.columns if c.header == name)
+        marked = [str(cell) for cell in column._cells if cell.spans]
+        # one best per (degradation, dataset), here both groups; identity wins at sigma 2, the blur at 50
+        best = [max((c for c in cells.values() if c.degradation == d), key=lambda c: c.mean(name))
+                for d in ("gaussian2", "gaussian50")]
+        assert marked == [f"{c.mean(name):.{2 if name == 'psnr' else 4}f}" for c in best], name
+        assert {c.restorer for c in best} == {"identity", "counting-blur"}
+
+
+def test_bench_table_shows_speed_and_memory_and_keeps_numbers_whole_in_80_columns(counted_host, folder, tmp_path,
+                                                                                  monkeypatch):
+    import io
+
+    from rich.console import Console
+
+    import restore_core.cli as cli_module
+    from restore_core.reports import load_cells
+
+    args = ["-r", "identity,counting-blur", "-d", "gaussian25,gaussian50", "--dataset", str(folder), "--limit", "2"]
+    rows = json.loads(bench(counted_host, *args, "--out", str(tmp_path / "j"), "--format", "json").stdout)
+    assert all("megapixels_per_second" in r and "peak_extra_memory_mib" in r and "peak_memory_mib" in r for r in rows)
+    for width in (200, 80):
+        out = io.StringIO()
+        monkeypatch.setattr(cli_module, "_wide_console", lambda out=out, width=width: Console(width=width, file=out))
+        result = bench(counted_host, *args, "--out", str(tmp_path / f"t{width}"))
+        assert result.exit_code == 0, result.stderr
+        text = out.getvalue()
+        assert "MP/s" in text and "MiB" in text and "…" not in text
+        assert max(len(line) for line in text.splitlines()) <= width
+        table = text.split("protocol:")[0]
+        for c in load_cells(tmp_path / f"t{width}")[1].values():
+            gain = c.mean("psnr") - c.mean("psnr", of_input=True)
+            assert f"{c.mean('psnr'):.2f}" in table and f"{c.mean('ssim'):.4f}" in table and f"{gain:+.2f}" in table
+            assert f"{c.megapixels_per_second:.2f}" in table and f"{c.peak_extra_memory_mib:.1f}" in table
+        words = " ".join(text.split())
+        assert "bicubic up-sampling" in words and "extra MiB: peak memory during a restore call" in words
+
+
 def test_peak_extra_memory_is_each_restorers_own(folder, tmp_path):
     rows = json.loads(CliRunner().invoke(cli, ["bench", "-r", "dncnn,identity", "-d", "gaussian25", "--dataset",
                                                str(folder), "--limit", "2", "--format", "json", "--out",
