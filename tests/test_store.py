@@ -436,3 +436,19 @@ def test_peak_extra_memory_sees_a_freed_allocation(monkeypatch, high_water):
     with memory.peak_extra_memory() as idle:
         pass
     assert probe.mib is not None and probe.mib >= 48 and idle.mib is not None and idle.mib < 8
+
+
+def test_peak_extra_memory_on_cuda_is_allocated_device_memory(monkeypatch):
+    import torch
+
+    from restore_core import memory
+
+    allocated = {"now": 100 * 2**20, "max": 100 * 2**20}
+    monkeypatch.setattr(torch.cuda, "reset_peak_memory_stats",
+                        lambda device=None: allocated.update(max=allocated["now"]))
+    monkeypatch.setattr(torch.cuda, "memory_allocated", lambda device=None: allocated["now"])
+    monkeypatch.setattr(torch.cuda, "max_memory_allocated", lambda device=None: allocated["max"])
+    allocated["max"] = 999 * 2**20  # an earlier restorer's peak, cleared by the reset
+    with memory.peak_extra_memory(torch.device("cuda")) as probe:
+        allocated["max"] = allocated["now"] + 30 * 2**20  # 30 MiB of activations, freed again
+    assert probe.mib == 30.0
