@@ -188,12 +188,13 @@ def _exit_with_parent(parent: int) -> None:
             libc = ctypes.CDLL(None, use_errno=True)
             libc.prctl(PR_SET_PDEATHSIG, ctypes.c_ulong(signal.SIGKILL))
     watched = os.getppid()
-    try:
-        os.kill(parent, 0)  # the parent may have died before the signal above was armed
-    except ProcessLookupError:
-        os._exit(1)
-    except PermissionError:
-        pass  # it exists
+    if os.name == "posix":  # signal 0 only probes on POSIX (on Windows os.kill would end the parent)
+        try:
+            os.kill(parent, 0)  # the parent may have died before the death signal was armed
+        except ProcessLookupError:
+            os._exit(1)
+        except PermissionError:
+            pass  # it exists
 
     def watch() -> None:
         while os.getppid() == watched:  # a dead parent's children are handed to another process
