@@ -107,7 +107,9 @@ def run_parallel(tasks: Sequence[CellTask], jobs: int, done: dict[Key, dict[str,
         mine = {k: v for k, v in done.items()
                 if (k[0], k[1], k[2], k[3]) == (task.restorer, task.backend, task.degradation, task.dataset)}
         todo.put((index, task, mine))
-    workers = [context.Process(target=_worker, args=(todo, results, os.getpid()), daemon=True,
+    # not daemonic: a cell may start processes of its own (torch.compile's compile workers); the
+    # `finally` below and each worker's watch on its parent end them instead
+    workers = [context.Process(target=_worker, args=(todo, results, os.getpid()), daemon=False,
                                name=f"restore-bench-{n}") for n in range(min(jobs, len(tasks)))]
     for _ in workers:
         todo.put(None)  # one "no more cells" each
