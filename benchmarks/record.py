@@ -13,13 +13,13 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
 import shlex
 import subprocess
 import sys
 from pathlib import Path
 
 from restore_core.atomic_files import atomic_write_text
+from restore_core.hardware import cpu_model
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -75,7 +75,7 @@ def main() -> None:
     record = {
         "command": "restore " + shlex.join(args),
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
+        "machine": cpu_model(),
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "restore": restore_core.__version__,

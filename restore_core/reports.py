@@ -105,7 +105,7 @@ def _summary_rows(cells: dict[CellKey, CellResult], metrics: list[str]) -> tuple
     head = ["restorer", "backend", "degradation", "dataset", "images"]
     for m in metrics:
         head += [f"{m} in", m, "gain"]
-    head += ["s/image (median)", "MP/s", "peak MiB"]
+    head += ["s/image (median)", "MP/s", "extra MiB"]
     rows = []
     for c in cells.values():
         if c.skipped:
@@ -115,7 +115,7 @@ def _summary_rows(cells: dict[CellKey, CellResult], metrics: list[str]) -> tuple
             out, inp = c.mean(m), c.mean(m, of_input=True)
             d = _digits(m)
             row += [_fmt(inp, d), _fmt(out, d), "-" if out is None or inp is None else f"{out - inp:+.{d}f}"]
-        row += [_fmt(c.seconds_per_image, 3), _fmt(c.megapixels_per_second, 2), _fmt(c.peak_memory_mib, 0)]
+        row += [_fmt(c.seconds_per_image, 3), _fmt(c.megapixels_per_second, 2), _fmt(c.peak_extra_memory_mib, 0)]
         rows.append(row)
     return head, rows
 
