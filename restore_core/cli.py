@@ -826,13 +826,15 @@ def train(ctx: click.Context, **options: Any) -> None:
     init = Path(options["init"]) if options["init"] is not None else None
     if init is not None and not init.is_file():
         raise UsageError(f"initial weights {str(init)!r} do not exist")
+    from restore_core.hardware import cpu_model
+
     command = "restore train " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["train"] else ""
     metadata = {"restorer": model.spec(), "degradation": deg.spec(), "dataset": dataset,
                 "recipe": str(recipe) if recipe else None, "init": _shown_path(init),
                 "earlier_stages": _earlier_stages(init),
                 "train_images": len(train_images), "val_images": len(val_images),
                 "command": command, "restore_version": restore_core.__version__,
-                "torch": torch.__version__, "machine": f"{platform.machine()} {platform.processor()}",
+                "torch": torch.__version__, "machine": f"{platform.machine()} {cpu_model()}",
                 "threads": torch.get_num_threads(),
                 "bf16": cpu_has_native_bf16() if config.bf16 is None else config.bf16}
     interactive = stderr.is_terminal
