@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import random
 import statistics
 import time
@@ -23,6 +22,7 @@ from collections.abc import Callable
 import torch
 
 from restore_core.atomic_files import atomic_write_text
+from restore_core.hardware import cpu_model
 from restore_core.plugin_host import default_host
 from restore_core.training import TrainConfig, cpu_has_native_bf16, training_batch
 
@@ -119,7 +119,7 @@ def main() -> None:
         print(f"{name:26s} data alone {rates['data_only_patches_per_second']:8.0f} patches/s, with the model "
               f"{rates['with_model_patches_per_second']:6.0f} patches/s (data {100 * rates['data_share_of_step']:.1f}%"
               " of a step)", flush=True)
-    record = {"machine": platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
+    record = {"machine": cpu_model(), "threads": torch.get_num_threads(),
               "torch": torch.__version__, "native_bf16": cpu_has_native_bf16(), "rows": rows,
               "data_path": data_rows}
     if args.out:

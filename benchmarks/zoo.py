@@ -16,7 +16,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
 import sys
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from record import run_bench
 
 from restore_core.atomic_files import atomic_write_text
 from restore_core.flops import flops_per_pixel
+from restore_core.hardware import cpu_model
 from restore_core.plugin_host import default_host
 from restore_core.weights import read_metadata
 
@@ -148,7 +148,7 @@ def main() -> None:
     if only is not None:
         models = merge_rows(args.out.with_suffix(".json"), models)
     provenance = {"command": "python benchmarks/zoo.py " + " ".join(sys.argv[1:]), "date": date,
-                  "machine": platform.machine(), "cpu_count": os.cpu_count(), "torch": torch.__version__,
+                  "machine": cpu_model(), "cpu_count": os.cpu_count(), "torch": torch.__version__,
                   "torch_threads": torch.get_num_threads()}
     header = (f"# Model zoo\n\nCommand: `{provenance['command']}` with RESTORE_DATA set. Recorded {date} on "
               f"{provenance['machine']} ({provenance['cpu_count']} CPUs), torch {provenance['torch']}. "
