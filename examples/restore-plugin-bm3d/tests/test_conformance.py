@@ -2,7 +2,7 @@
 
 import torch
 
-from restore_core.plugin_host import default_host
+from restore_core import default_host
 from restore_core.testing import conformance_suite, natural_image
 
 TestConformance = conformance_suite("bm3d")
