@@ -77,12 +77,17 @@ TestConformance = conformance_suite("{name}")
 
 _README = '''# restore-plugin-{name}
 
-A plugin for [restore](https://github.com/), made by `restore plugin new {name}`.
+A plugin for `restore`, the image-restoration framework (distribution `restore-framework`), made by
+`restore plugin new {name}`.
 
     pip install -e '.[test]'
     restore list                      # `{name}` appears
     restore bench -r {name},identity -d gaussian25
     pytest                            # the conformance kit
+
+The restorer lives in `src/{module}/__init__.py`. The other hooks, `register_degradations`,
+`register_metrics`, `register_datasets` and `register_backends`, add the other kinds of component
+in the same way; the conformance test checks whatever the plugin registers.
 '''
 
 
@@ -99,7 +104,7 @@ def new_plugin(name: str, parent: Path) -> Path:
         root / "pyproject.toml": _PYPROJECT.format(name=name, module=module),
         root / "src" / module / "__init__.py": _MODULE.format(name=name, cls=cls),
         root / "tests" / "test_conformance.py": _TEST.format(name=name),
-        root / "README.md": _README.format(name=name),
+        root / "README.md": _README.format(name=name, module=module),
     }
     for path, text in files.items():
         atomic_write_text(path, text)
