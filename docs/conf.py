@@ -23,8 +23,13 @@ source_suffix = {".md": "markdown"}
 exclude_patterns = ["_build"]
 html_theme = "furo"
 html_title = "restore"
+html_static_path = ["_static"]
+# wide result tables: smaller type, sideways scrolling (docs/_static/restore.css)
+html_css_files = ["restore.css"]
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"
 # the one-line docstrings are the documentation; inherited members would repeat torch's
 autodoc_default_options = {"members": True, "undoc-members": False, "show-inheritance": True}
 nitpicky = False
+# commands quote options as `--out`; smart quotes would print them with an en dash
+smartquotes = False

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from pathlib import PurePosixPath
+
 from docutils import nodes
 from docutils.parsers.rst import Directive
 
@@ -32,14 +34,24 @@ def _row(cells: list[str]) -> nodes.row:
     return row
 
 
+def dataset_label(recorded: str) -> str:
+    """Name the data a model was trained on without the trainer's local paths.
+
+    A card records `--dataset` as it was given: a registered name, or a folder such as
+    `../shared/datasets/train/cbsd432`, which in the `RESTORE_DATA` layout (`train/NAME`,
+    `test/NAME`) is the set NAME; a folder is shown by its own name.
+    """
+    return PurePosixPath(recorded.replace("\\", "/")).name or recorded
+
+
 class RestoreTable(Directive):
     """Render one registry (or the shipped models) as a table."""
 
     required_arguments = 1
 
     def run(self) -> list[nodes.Node]:
+        from restore_core import default_host
         from restore_core.datasets import PublicDataset
-        from restore_core.plugin_host import default_host
 
         kind = self.arguments[0].rstrip("s")
         host = default_host()
@@ -50,7 +62,8 @@ class RestoreTable(Directive):
 
             out = subprocess.run([sys.executable, "-m", "restore_core", "models", "--format", "json"],
                                  capture_output=True, text=True, check=True).stdout
-            rows = [[r["key"], str(r["spec"]), str(r["degradation"]), str(r["dataset"]), f"{r['val_psnr']:.2f}",
+            rows = [[r["key"], str(r["spec"]), str(r["degradation"]), dataset_label(str(r["dataset"])),
+                     f"{r['val_psnr']:.2f}",
                      f"{r['bytes'] / 1e6:.2f} MB"] for r in json.loads(out)]
             return [_table(["weights", "restorer", "trained under", "data", "val PSNR", "size"], rows)]
         if kind == "dataset":
