@@ -51,8 +51,8 @@ INLINE_COMMAND = re.compile(r"`(restore [^`]+)`")
 
 #: first line of an example that belongs to another package's test suite (run by tests/test_plugins.py)
 ELSEWHERE = "# in the plugin's own tests"
-#: how a shown command says that no test runs it, and why
-NOT_RUN = re.compile(r"#\s*not run by tests:\s*(?P<reason>\S.*)$")
+#: how a shown command says that no test runs it, and why (anywhere in its trailing comment)
+NOT_RUN = re.compile(r" #.*?\bnot run by tests:\s*(?P<reason>\S.*)$")
 #: a bench over a dataset runs this small unless it says --limit or the docs show its output
 SHRINK = ["--limit", "2", "--crop", "64"]
 #: what a scratch folder links to, so relative paths in commands resolve: only what commands read.
