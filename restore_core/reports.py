@@ -20,6 +20,15 @@ from restore_core.runner import SAMPLE_LAYOUT, SKIPPED, CellResult, sample_dir
 CellKey = tuple[str, str | None, str, str]  # restorer, backend, degradation, dataset
 
 
+
+def _machine(env: dict) -> str:
+    """The machine a run was measured on: CPU model and extensions where recorded (older runs: arch)."""
+    cpu = env.get("cpu")
+    if not cpu:
+        return str(env.get("machine"))
+    extensions = ", ".join(env.get("cpu_extensions") or [])
+    return f"{cpu} ({extensions})" if extensions else str(cpu)
+
 def load_cells(run: Path) -> tuple[dict[str, Any], dict[CellKey, CellResult], list[str]]:
     """Aggregate a run's stored results into cells, in the order the run measured them."""
     manifest = read_manifest(run)
@@ -406,10 +415,13 @@ def _html_table(head: list[str], rows: list[list[str]], best: set[tuple[int, int
 
 def _protocol() -> str:
     return ("Noise is drawn per image from a generator seeded by (seed, image id, degradation spec) and is not "
-            "clipped before restoration; the degraded input is scored clipped to [0, 1]; outputs are clipped to "
+            "clipped before restoration; the degraded input is scored clipped to [0, 1] (a super-resolution input "
+            "after bicubic up-sampling to the target size, so bicubic's gain is 0); outputs are clipped to "
             "[0, 1]; metrics are computed in float64 on [0, 1] without rounding to 8 bits; channel=auto scores RGB "
             "without border crop for denoising and the BT.601 Y channel with `scale` pixels cropped for "
-            "super-resolution. Times are medians of restore calls after one warm-up, excluding I/O and scoring.")
+            "super-resolution. Times are medians of restore calls after one warm-up, excluding I/O and scoring; "
+            "extra MiB is the peak memory during a restore call minus the memory in use just before it, the "
+            "largest over a cell's images.")
 
 
 def _html(run: Path, manifest: dict[str, Any], cells: dict[CellKey, CellResult], metrics: list[str],
@@ -421,7 +433,7 @@ def _html(run: Path, manifest: dict[str, Any], cells: dict[CellKey, CellResult],
              f"<h1>restore bench report</h1><p>Run <code>{html.escape(str(run))}</code>"
              + (f", command <code>{html.escape(manifest['command'])}</code>" if manifest.get("command") else "")
              + f". restore {html.escape(str(env.get('restore')))}, torch {html.escape(str(env.get('torch')))}, "
-             f"{html.escape(str(env.get('machine')))}, {env.get('torch_threads')} threads"
+             f"{html.escape(_machine(env))}, {env.get('torch_threads')} threads"
              + (f", CUDA {html.escape(str(env.get('cuda')))}" if env.get("cuda") else "")
              + f", git {html.escape(str(env.get('git_commit') or 'unknown'))[:12]}, started "
              f"{html.escape(str(env.get('started')))}.</p>",
@@ -467,7 +479,7 @@ def _markdown(run: Path, out: Path, manifest: dict[str, Any], cells: dict[CellKe
     head, rows = _summary_rows(cells, metrics)
     parts = [f"# restore bench report: {run.name}", "",
              (f"Command: `{manifest['command']}`. " if manifest.get("command") else "")
-             + f"restore {env.get('restore')}, torch {env.get('torch')}, {env.get('machine')}, "
+             + f"restore {env.get('restore')}, torch {env.get('torch')}, {_machine(env)}, "
              f"{env.get('torch_threads')} threads" + (f", CUDA {env.get('cuda')}" if env.get("cuda") else "")
              + f", started {env.get('started')}.", "", _protocol(), "", "## Summary", "", _md_table(head, rows), ""]
     for c in cells.values():
