@@ -25,6 +25,8 @@ import torch
 
 MIB = 2**20
 SAMPLE_SECONDS = 0.001
+M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
+MMAP_THRESHOLD_BYTES = 128 * 1024  # glibc's own default, made fixed
 
 
 @dataclass
@@ -38,6 +40,7 @@ class MemoryProbe:
 def peak_extra_memory(device: torch.device | None = None) -> Iterator[MemoryProbe]:
     """Measure the peak extra memory of the block on `device` (CPU: resident memory)."""
     probe = MemoryProbe()
+    _fix_mmap_threshold()
     if device is not None and device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
         before = torch.cuda.memory_allocated(device)
@@ -71,6 +74,27 @@ def _status_bytes(field: str) -> int | None:
     except (OSError, ValueError, IndexError):
         return None
     return None
+
+
+@functools.cache
+def _fix_mmap_threshold() -> None:
+    """Keep glibc serving large blocks (feature maps) from fresh mappings that are returned on free.
+
+    By default glibc raises its mmap threshold each time a large mapped block is freed, after which
+    blocks of that size come from the heap and stay resident once freed: a later call reusing them
+    would show no extra memory. Setting the threshold once turns that adjustment off.
+    """
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    if name is None or not hasattr(os, "uname") or os.uname().sysname != "Linux":
+        return
+    try:
+        libc = ctypes.CDLL(name)
+        libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
+    except (OSError, AttributeError):  # not glibc (musl has no mallopt): its default does not adapt
+        return
 
 
 def _reset_high_water() -> None:

@@ -62,24 +62,9 @@ REPO_LINKS = ("examples", "pyproject.toml")
 #: datasets every machine has: the embedded photographs
 EMBEDDED = {"skimage", "skimage-gray", "default", "default-gray"}
 
-#: README commands no test can run. README.md is edited by its owner; these are its unrunnable
-#: commands until it carries the `# not run by tests:` markers the docs pages carry.
-README_UNMARKED = {
-    "restore train -r dncnn:layers=7 -d gaussian25 --dataset path/to/images --channels 3 --out "
-    "my-dncnn.safetensors --max-minutes 30 --checkpoint my-dncnn.ckpt": "trains for 30 minutes",
-    "restore train --recipe benchmarks/recipes/dncnn-7-rgb-sigma25.toml":
-        "trains for 30 minutes and rewrites the shipped weights",
-    "restore bench compare runs/gray runs/gray-new": "needs a second run, runs/gray-new",
-}
-
 #: printed output known to be out of date, with what brings it back; an entry that passes again
 #: shows as XPASS: delete it then
-STALE = {
-    "srcnn-x3-set5-set14.md": "recorded before SRCNN ran through a backend (no backend column): re-record it "
-                              "with benchmarks/record.py",
-    "README.md": "the bench table gained MP/s and extra MiB columns (restore_core/cli.py): the README's printed "
-                 "table must be pasted again from the command's output",
-}
+STALE: dict[str, str] = {}
 
 
 def _stale(name: str) -> list[pytest.MarkDecorator]:
@@ -223,7 +208,7 @@ class Session:
 
     def _restore(self, command: Command) -> None:
         args = list(command.words[1:])
-        reason = command.not_run or (README_UNMARKED.get(command.text) if self.page == "README.md" else None)
+        reason = command.not_run
         if reason is not None:
             _check_parses(self.page, args, self.cwd)
             return
@@ -400,12 +385,6 @@ def test_shown_commands_run(page, scratch):
 def test_shown_commands_parse(page, command):
     result = CliRunner().invoke(cli, [*command.words[1:], "--help"])
     assert result.exit_code == 0, f"{page}: {command.text}: {result.stderr or result.output}"
-
-
-def test_readme_commands_no_test_runs_are_the_readmes():
-    shown = {c.text for page, c in _restore_commands() if page == "README.md"}
-    assert set(README_UNMARKED) <= shown, f"README_UNMARKED names commands the README does not show: " \
-        f"{sorted(set(README_UNMARKED) - shown)}"
 
 
 @pytest.mark.parametrize("block", _all_blocks("python"), ids=lambda b: f"{b.page}:{b.body.splitlines()[0][:40]}")
