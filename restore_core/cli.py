@@ -309,16 +309,12 @@ def _bench_parallel(r: list[Any], d: list[Any], sets: list[Dataset], m: list[Any
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def bench_compare(run_a: Path, run_b: Path, fmt: str) -> None:
     """Print the per-cell differences between two runs: each metric in A, in B, and B minus A."""
-    from restore_core.reports import compare_runs, load_cells
+    from restore_core.reports import compare_cells, compare_runs
 
-    rows = compare_runs(run_a, run_b)
     if fmt == "json":
-        click.echo(json.dumps(rows, indent=2))
+        click.echo(json.dumps(compare_runs(run_a, run_b), indent=2))
         return
-    _, cells_a, metrics_a = load_cells(run_a)
-    _, cells_b, metrics_b = load_cells(run_b)
-    # the metrics the runs name (compare_runs keeps those both share); other *_a keys are not metrics
-    metrics = [name for name in dict.fromkeys([*metrics_a, *metrics_b]) if rows and f"{name}_a" in rows[0]]
+    metrics, pairs = compare_cells(run_a, run_b)
     table = Table(title=Text(f"{run_b} minus {run_a}"), title_justify="left")
     for col in ("restorer", "backend", "degradation", "dataset"):
         table.add_column(col, overflow="fold")
@@ -328,25 +324,19 @@ def bench_compare(run_a: Path, run_b: Path, fmt: str) -> None:
         table.add_column(f"{name}\nB", justify="right", no_wrap=True)
         table.add_column("diff", justify="right", no_wrap=True)
     notes = []
-    for row in rows:
-        key = (row["restorer"], row["backend"], row["degradation"], row["dataset"])
-        a, b = cells_a.get(key), cells_b.get(key)
-        skipped_a, skipped_b = a is not None and a.skipped, b is not None and b.skipped
-        label = f"{row['restorer']} x {row['degradation']} on {row['dataset']}"
+    for (restorer, backend, degradation, dataset), a, b in pairs:
+        skipped_a, skipped_b = a.skipped if a else None, b.skipped if b else None
+        label = f"{restorer} x {degradation} on {dataset}"
         if skipped_a and skipped_b:  # nothing to compare: said once, below the table
-            same = a.skipped == b.skipped  # type: ignore[union-attr]
-            notes.append(f"skipped in A and B: {label}: {a.skipped}" if same else  # type: ignore[union-attr]
-                         f"skipped in A and B: {label}: A: {a.skipped}; B: {b.skipped}")  # type: ignore[union-attr]
+            notes.append(f"skipped in A and B: {label}: {skipped_a}" if skipped_a == skipped_b else
+                         f"skipped in A and B: {label}: A: {skipped_a}; B: {skipped_b}")
             continue
-        for run, cell in (("A", a), ("B", b)):
-            if cell is not None and cell.skipped:
-                notes.append(f"skipped in {run}: {label}: {cell.skipped}")
+        notes += [f"skipped in {run}: {label}: {why}" for run, why in (("A", skipped_a), ("B", skipped_b)) if why]
         images = "/".join("skipped" if c is not None and c.skipped else "-" if c is None else str(c.images)
                           for c in (a, b))
-        cells: list[Any] = [Text(row["restorer"]), Text(row["backend"] or "-"), Text(row["degradation"]),
-                            Text(row["dataset"]), images]
+        cells: list[Any] = [Text(restorer), Text(backend or "-"), Text(degradation), Text(dataset), images]
         for name in metrics:
-            va, vb = row.get(f"{name}_a"), row.get(f"{name}_b")
+            va, vb = (a.mean(name) if a else None), (b.mean(name) if b else None)
             digits = 2 if name.startswith("psnr") else 4
             diff = "-" if va is None or vb is None else f"{vb - va:+.{digits + 1}f}"
             cells += ["skipped" if skipped_a else _fmt(va, digits), "skipped" if skipped_b else _fmt(vb, digits), diff]
@@ -721,12 +711,13 @@ def run(ctx: click.Context, restorer: str, inputs: tuple[str, ...], output: Path
     targets = [output if single else output / f"{path.stem}.png" for path in files]
     # checked before anything is written: one output must never silently replace another, or an input
     seen: dict[Path, Path] = {}
+    resolved_inputs = {f.resolve() for f in files}
     for path, target in zip(files, targets, strict=True):
         if target in seen:
             raise UsageError(f"{seen[target]} and {path} would both be written to {target}; "
                              "restore them into separate folders")
         seen[target] = path
-        if target.exists() and any(target.resolve() == f.resolve() for f in files):
+        if target.resolve() in resolved_inputs:
             raise UsageError(f"{target} is an input; write the output elsewhere")
     for path, target in zip(files, targets, strict=True):
         image = read_image(path)
@@ -870,9 +861,11 @@ def train(ctx: click.Context, **options: Any) -> None:
 def _earlier_stages(init: Path | None) -> list[dict[str, Any]]:
     """The training stages behind the weights `init` (from its `.history.json`, when it has one), oldest
     first, so a card counts a model's whole training time however many runs it took."""
-    if init is None or not init.with_suffix(".history.json").is_file():
+    if init is None:
         return []
     record = init.with_suffix(".history.json")
+    if not record.is_file():
+        return []
     try:
         earlier = json.loads(record.read_text())
         stage = {"weights": _shown_path(init), "minutes": float(earlier["minutes"]),

@@ -42,11 +42,16 @@ def cpu_name() -> str:
     return _cpuinfo().get("model name") or platform.processor() or platform.machine()
 
 
+def cpu_label(name: str, extensions: list[str]) -> str:
+    """A CPU as records print it: its model name and matrix extensions, e.g. 'Intel Xeon ... (AVX-512)'."""
+    return f"{name} ({', '.join(extensions) or 'no AVX-512'})"
+
+
 def cpu_model() -> str:
-    """The CPU's model name with its matrix extensions, e.g. 'Intel Xeon ... (AVX-512, AMX-BF16)'."""
+    """This machine's CPU as records print it (just the name where /proc/cpuinfo cannot say more)."""
     if not _cpuinfo():
         return cpu_name()
-    return f"{cpu_name()} ({', '.join(cpu_extensions()) or 'no AVX-512'})"
+    return cpu_label(cpu_name(), cpu_extensions())
 
 
 def total_memory_bytes() -> int | None:

@@ -85,16 +85,14 @@ def _fix_mmap_threshold() -> None:
     would show no extra memory. Setting the threshold once turns that adjustment off.
     """
     import ctypes
-    import ctypes.util
 
-    name = ctypes.util.find_library("c")
-    if name is None or not hasattr(os, "uname") or os.uname().sysname != "Linux":
+    if not hasattr(os, "uname") or os.uname().sysname != "Linux":
         return
     try:
-        libc = ctypes.CDLL(name)
-        libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
+        mallopt = ctypes.CDLL(None).mallopt  # the C library this process already runs on
     except (OSError, AttributeError):  # not glibc (musl has no mallopt): its default does not adapt
         return
+    mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
 
 
 def _reset_high_water() -> None:

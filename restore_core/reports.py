@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from restore_core.atomic_files import atomic_path, atomic_write_text
+from restore_core.hardware import cpu_label
 from restore_core.results_store import latest, read_manifest, read_results
 from restore_core.runner import SAMPLE_LAYOUT, SKIPPED, CellResult, sample_dir
 
@@ -23,11 +24,9 @@ CellKey = tuple[str, str | None, str, str]  # restorer, backend, degradation, da
 
 def _machine(env: dict) -> str:
     """The machine a run was measured on: CPU model and extensions where recorded (older runs: arch)."""
-    cpu = env.get("cpu")
-    if not cpu:
+    if not env.get("cpu"):
         return str(env.get("machine"))
-    extensions = ", ".join(env.get("cpu_extensions") or [])
-    return f"{cpu} ({extensions})" if extensions else str(cpu)
+    return cpu_label(env["cpu"], env.get("cpu_extensions") or [])
 
 def load_cells(run: Path) -> tuple[dict[str, Any], dict[CellKey, CellResult], list[str]]:
     """Aggregate a run's stored results into cells, in the order the run measured them."""
@@ -44,14 +43,23 @@ def load_cells(run: Path) -> tuple[dict[str, Any], dict[CellKey, CellResult], li
     return manifest, cells, metrics
 
 
-def compare_runs(run_a: Path, run_b: Path) -> list[dict[str, Any]]:
-    """One row per cell present in either run: each metric's mean in A and in B, and timing."""
+CellPair = tuple[CellKey, CellResult | None, CellResult | None]
+
+
+def compare_cells(run_a: Path, run_b: Path) -> tuple[list[str], list[CellPair]]:
+    """The metrics to compare (those both runs measured, else either's) and every cell of either run, paired."""
     _, cells_a, metrics_a = load_cells(run_a)
     _, cells_b, metrics_b = load_cells(run_b)
     metrics = [m for m in metrics_a if m in metrics_b] or sorted(set(metrics_a) | set(metrics_b))
+    keys = [*cells_a, *(k for k in cells_b if k not in cells_a)]
+    return metrics, [(key, cells_a.get(key), cells_b.get(key)) for key in keys]
+
+
+def compare_runs(run_a: Path, run_b: Path) -> list[dict[str, Any]]:
+    """One row per cell present in either run: each metric's mean in A and in B, and timing."""
+    metrics, pairs = compare_cells(run_a, run_b)
     rows = []
-    for key in [*cells_a, *(k for k in cells_b if k not in cells_a)]:
-        a, b = cells_a.get(key), cells_b.get(key)
+    for key, a, b in pairs:
         row: dict[str, Any] = {"restorer": key[0], "backend": key[1], "degradation": key[2], "dataset": key[3],
                                "images_a": a.images if a else 0, "images_b": b.images if b else 0}
         for name in metrics:
