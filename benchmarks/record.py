@@ -18,8 +18,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from restore_core.atomic_files import atomic_write_text
-from restore_core.hardware import cpu_model
+from restore_core.system.atomic_files import atomic_write_text
+from restore_core.system.hardware import cpu_model
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

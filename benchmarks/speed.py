@@ -27,10 +27,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from restore_core.atomic_files import atomic_write_text
-from restore_core.backends import ShapeRange
-from restore_core.hardware import cpu_model
-from restore_core.plugin_host import default_host
+from restore_core.components.backends import ShapeRange
+from restore_core.plugins.host import default_host
+from restore_core.system.atomic_files import atomic_write_text
+from restore_core.system.hardware import cpu_model
 
 MODELS = {
     "dncnn7": ("dncnn:layers=7", 3),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 
-from restore_core.weights import read_metadata, read_state, save_state
+from restore_core.train.weights import read_metadata, read_state, save_state
 
 
 def main() -> None:

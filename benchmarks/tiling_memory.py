@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from restore_core.atomic_files import atomic_write_text
+from restore_core.system.atomic_files import atomic_write_text
 
 TILES = ("0", "auto", "512")
 

@@ -21,10 +21,10 @@ from collections.abc import Callable
 
 import torch
 
-from restore_core.atomic_files import atomic_write_text
-from restore_core.hardware import cpu_model
-from restore_core.plugin_host import default_host
-from restore_core.training import TrainConfig, cpu_has_native_bf16, training_batch
+from restore_core.plugins.host import default_host
+from restore_core.system.atomic_files import atomic_write_text
+from restore_core.system.hardware import cpu_model
+from restore_core.train.loop import TrainConfig, cpu_has_native_bf16, training_batch
 
 
 def step_seconds(network: torch.nn.Module, shape: tuple[int, ...], bf16: bool, channels_last: bool,

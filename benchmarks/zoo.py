@@ -25,11 +25,11 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from record import run_bench
 
-from restore_core.atomic_files import atomic_write_text
-from restore_core.flops import flops_per_pixel
-from restore_core.hardware import cpu_model
-from restore_core.plugin_host import default_host
-from restore_core.weights import read_metadata
+from restore_core.components.flops import flops_per_pixel
+from restore_core.plugins.host import default_host
+from restore_core.system.atomic_files import atomic_write_text
+from restore_core.system.hardware import cpu_model
+from restore_core.train.weights import read_metadata
 
 WEIGHTS = Path(__file__).resolve().parents[1] / "plugins" / "restore_builtins" / "weights"
 SET_NAMES = {"set12": "Set12", "bsd68": "BSD68", "cbsd68": "CBSD68", "set5": "Set5", "set14": "Set14"}

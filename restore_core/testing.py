@@ -19,12 +19,12 @@ import pytest
 import torch
 from torch import nn
 
-from restore_core.backends import Backend, ShapeRange
-from restore_core.datasets import Dataset
+from restore_core.components.backends import Backend, ShapeRange
+from restore_core.components.interfaces import DENOISING, Degradation, DegradationInfo, Metric, Restorer
+from restore_core.data.datasets import Dataset
 from restore_core.errors import RestoreError, SpecError, WeightsNotFoundError
-from restore_core.interfaces import DENOISING, Degradation, DegradationInfo, Metric, Restorer
-from restore_core.plugin_host import PluginHost, default_host
-from restore_core.registry import Registration
+from restore_core.plugins.host import PluginHost, default_host
+from restore_core.plugins.registry import Registration
 
 
 def generators(n: int, seed: int = 0) -> list[torch.Generator]:
@@ -36,7 +36,7 @@ def natural_image(channels: int, size: int = 64) -> torch.Tensor:
     """A crop of a real photograph (scikit-image's astronaut) as (1, C, size, size) in [0, 1]."""
     import skimage.data
 
-    from restore_core.imageio import to_tensor
+    from restore_core.imaging.io import to_tensor
 
     rgb = to_tensor(skimage.data.astronaut())[..., 180 : 180 + size, 180 : 180 + size]
     if channels == 1:

@@ -9,7 +9,7 @@ import pytest
 import torch
 from tests_support import SHARED
 
-from restore_core.plugin_host import PluginHost, default_host
+from restore_core.plugins.host import PluginHost, default_host
 
 
 @pytest.fixture(autouse=True)

@@ -17,12 +17,12 @@ from restore_builtins import tensorrt_backend
 from restore_builtins.dncnn import DnCNNNetwork
 from restore_builtins.srcnn import SRCNNNetwork
 
-from restore_core.backends import ShapeRange, count_batchnorms, fold_batchnorm
 from restore_core.cli import cli
-from restore_core.interfaces import DENOISING, DegradationInfo
-from restore_core.metric_protocol import psnr
-from restore_core.plugin_host import default_host
-from restore_core.tiling import auto_tile, receptive_radius, run_tiled, tile_starts
+from restore_core.components.backends import ShapeRange, count_batchnorms, fold_batchnorm
+from restore_core.components.interfaces import DENOISING, DegradationInfo
+from restore_core.components.metric_protocol import psnr
+from restore_core.imaging.tiling import auto_tile, receptive_radius, run_tiled, tile_starts
+from restore_core.plugins.host import default_host
 
 HOST = default_host()
 BACKENDS = [r.name for r in HOST.registry("backend")]
@@ -286,7 +286,7 @@ def test_tile_starts_cover_with_overlap():
 
 def test_auto_tile_fits_the_budget(monkeypatch):
     net = trained_like_dncnn(layers=17)
-    monkeypatch.setattr("restore_core.tiling.available_memory", lambda device: 1 << 30)
+    monkeypatch.setattr("restore_core.imaging.tiling.available_memory", lambda device: 1 << 30)
     assert auto_tile(net, (1, 3, 256, 256), torch.device("cpu")) is None
     side = auto_tile(net, (1, 3, 4096, 4096), torch.device("cpu"))
     assert side is not None and 64 < side < 4096 and side % 8 == 0

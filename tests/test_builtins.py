@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from restore_core.interfaces import DENOISING, DegradationInfo
-from restore_core.plugin_host import default_host
+from restore_core.components.interfaces import DENOISING, DegradationInfo
+from restore_core.plugins.host import default_host
 
 HOST = default_host()
 

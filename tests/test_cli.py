@@ -13,7 +13,7 @@ from click.testing import CliRunner, Result
 from PIL import Image
 
 from restore_core.cli import cli
-from restore_core.weights import read_metadata
+from restore_core.train.weights import read_metadata
 
 
 @pytest.fixture

@@ -23,10 +23,10 @@ from PIL import Image
 from tests_support import SHARED
 
 from restore_core.cli import cli
-from restore_core.datasets import PublicDataset, crop_image, extract_archive, open_dataset
+from restore_core.data.datasets import PublicDataset, crop_image, extract_archive, open_dataset
 from restore_core.errors import DatasetError, UnknownNameError
-from restore_core.idx import IDXError, read_idx, write_idx
-from restore_core.plugin_host import default_host
+from restore_core.imaging.idx import IDXError, read_idx, write_idx
+from restore_core.plugins.host import default_host
 
 REGISTRY = default_host().registry("dataset")
 PUBLIC = [r.factory for r in REGISTRY if isinstance(r.factory, PublicDataset)]
@@ -367,7 +367,7 @@ def test_bench_named_set_matches_its_folder_exactly(monkeypatch):
 
 
 def test_download_bar_speaks_poochs_protocol():
-    from restore_core.datasets import _DownloadBar
+    from restore_core.data.datasets import _DownloadBar
 
     bar = _DownloadBar("test")
     bar.total = 10

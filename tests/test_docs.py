@@ -42,7 +42,7 @@ from tests_support import SHARED
 
 from restore_core import PluginHost, default_host
 from restore_core.cli import cli
-from restore_core.toml_files import tomllib
+from restore_core.system.toml_files import tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -166,7 +166,7 @@ def _scratch_inputs(folder: Path) -> None:
     """The files the examples name as the reader's own: small crops of the embedded photographs."""
     import skimage.data
 
-    from restore_core.imageio import to_tensor, write_png
+    from restore_core.imaging.io import to_tensor, write_png
 
     photos = [to_tensor(getattr(skimage.data, name)()) for name in ("astronaut", "chelsea", "coffee")]
     crops = [p[..., 100:196, 100:196] for p in photos]
@@ -309,8 +309,8 @@ def scratch(tmp_path, monkeypatch) -> Iterator[Path]:
 
 def _check_toml(page: str, text: str, path: Path) -> None:
     """Parse a TOML example; load a suite or a recipe the way `restore` does."""
-    from restore_core.recipes import load_recipe
-    from restore_core.suites import load_suite
+    from restore_core.bench.suites import load_suite
+    from restore_core.train.recipes import load_recipe
 
     data = tomllib.loads(text)
     if "restorers" in data:
@@ -495,7 +495,7 @@ def _load_module(path: Path) -> types.ModuleType:
 
 
 def test_every_hook_is_documented():
-    from restore_core import hookspecs
+    from restore_core.plugins import hookspecs
 
     hooks = [name for name in dir(hookspecs) if name.startswith("register_")]
     page = (ROOT / "docs" / "plugins.md").read_text()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from torch import nn
 
-from restore_core.flops import flops_per_pixel
-from restore_core.plugin_host import default_host
+from restore_core.components.flops import flops_per_pixel
+from restore_core.plugins.host import default_host
 
 HOST = default_host()
 

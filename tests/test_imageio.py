@@ -11,7 +11,7 @@ import tifffile
 import torch
 from PIL import Image
 
-from restore_core.imageio import ImageReadError, ImageWriteError, read_image, to_array, to_tensor, write_png
+from restore_core.imaging.io import ImageReadError, ImageWriteError, read_image, to_array, to_tensor, write_png
 
 RNG = np.random.default_rng(0)
 RGB8 = RNG.integers(0, 256, (12, 17, 3), dtype=np.uint8)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 
+from restore_core.components.interfaces import Metric
+from restore_core.components.network_restorer import NetworkRestorer
 from restore_core.errors import WeightsNotFoundError
-from restore_core.interfaces import Metric
-from restore_core.network_restorer import NetworkRestorer
-from restore_core.plugin_host import default_host
-from restore_core.resize import bicubic_resize
+from restore_core.imaging.resize import bicubic_resize
+from restore_core.plugins.host import default_host
 from restore_core.testing import conformance_suite
 
 HOST = default_host()

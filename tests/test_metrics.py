@@ -7,8 +7,8 @@ import pytest
 import torch
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from restore_core.colour import luma, rgb_to_ycbcr, ycbcr_to_rgb
-from restore_core.interfaces import DENOISING, SUPER_RESOLUTION, DegradationInfo
+from restore_core.components.interfaces import DENOISING, SUPER_RESOLUTION, DegradationInfo
+from restore_core.imaging.colour import luma, rgb_to_ycbcr, ycbcr_to_rgb
 
 DENOISE = DegradationInfo(DENOISING, sigma=25)
 SR3 = DegradationInfo(SUPER_RESOLUTION, scale=3)
@@ -30,7 +30,7 @@ def test_psnr_matches_skimage(host, channels: int) -> None:
 
 
 def test_psnr_of_a_known_error() -> None:
-    from restore_core.metric_protocol import psnr
+    from restore_core.components.metric_protocol import psnr
 
     clean = torch.zeros(1, 1, 8, 8)
     assert float(psnr(clean + 0.1, clean)[0]) == pytest.approx(20.0)

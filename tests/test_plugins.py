@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from restore_core import DENOISING, Restorer, hookimpl
 from restore_core.cli import cli
 from restore_core.errors import PluginError, UnknownNameError
-from restore_core.plugin_host import PluginHost, PluginWarning
+from restore_core.plugins.host import PluginHost, PluginWarning
 
 ROOT = Path(__file__).resolve().parents[1]
 BUILTINS = {"gaussian_noise", "bicubic_downsampling", "identity", "bicubic_upsampling", "dncnn", "srcnn",

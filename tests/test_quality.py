@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from restore_core.datasets import folder_dataset, open_dataset
-from restore_core.plugin_host import default_host
-from restore_core.runner import Named, run_benchmark
+from restore_core.bench.runner import Named, run_benchmark
+from restore_core.data.datasets import folder_dataset, open_dataset
+from restore_core.plugins.host import default_host
 
 
 def _bench(host, restorers: list[str], degradation: str, dataset) -> dict[str, object]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from restore_core.errors import DuplicateNameError, SpecError, UnknownNameError
-from restore_core.registry import Registration, Registry
+from restore_core.plugins.registry import Registration, Registry
 
 
 class Noise:

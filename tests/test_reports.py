@@ -15,12 +15,12 @@ import torch
 from click.testing import CliRunner
 from PIL import Image
 
+from restore_core.bench.runner import detail_region, save_samples
+from restore_core.bench.store import latest, read_results
 from restore_core.cli import cli
-from restore_core.imageio import to_array
-from restore_core.interfaces import DENOISING, DegradationInfo, Degraded
-from restore_core.plugin_host import default_host
-from restore_core.results_store import latest, read_results
-from restore_core.runner import detail_region, save_samples
+from restore_core.components.interfaces import DENOISING, DegradationInfo, Degraded
+from restore_core.imaging.io import to_array
+from restore_core.plugins.host import default_host
 
 CROP = 96
 

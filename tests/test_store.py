@@ -19,11 +19,11 @@ from click.testing import CliRunner
 from PIL import Image
 
 from restore_core import DENOISING, Restorer, hookimpl
+from restore_core.bench.store import RunStore, StoreError, read_results
+from restore_core.bench.suites import load_suite
 from restore_core.cli import cli
 from restore_core.errors import UsageError
-from restore_core.plugin_host import PluginHost
-from restore_core.results_store import RunStore, StoreError, read_results
-from restore_core.suites import load_suite
+from restore_core.plugins.host import PluginHost
 
 ROOT = Path(__file__).resolve().parents[1]
 CALLS: list[str] = []
@@ -345,8 +345,8 @@ def test_parallel_run_streams_each_image_and_its_workers_die_with_a_killed_paren
 
 
 def test_bench_table_marks_the_best_of_each_degradation_and_dataset(counted_host, folder, tmp_path):
+    from restore_core.bench.report import load_cells
     from restore_core.cli import _bench_table
-    from restore_core.reports import load_cells
 
     run = tmp_path / "run"
     result = bench(counted_host, "-r", "identity,counting-blur", "-d", "gaussian2,gaussian50", "--dataset",
@@ -371,7 +371,7 @@ def test_bench_table_shows_speed_and_memory_and_keeps_numbers_whole_in_80_column
     from rich.console import Console
 
     import restore_core.cli as cli_module
-    from restore_core.reports import load_cells
+    from restore_core.bench.report import load_cells
 
     args = ["-r", "identity,counting-blur", "-d", "gaussian25,gaussian50", "--dataset", str(folder), "--limit", "2"]
     rows = json.loads(bench(counted_host, *args, "--out", str(tmp_path / "j"), "--format", "json").stdout)
@@ -430,7 +430,7 @@ def test_super_resolution_input_is_scored_after_bicubic_upsampling(folder, tmp_p
 def test_peak_extra_memory_sees_a_freed_allocation(monkeypatch, high_water):
     import torch
 
-    from restore_core import memory
+    from restore_core.system import memory
 
     if not high_water:
         monkeypatch.setattr(memory, "_can_reset_high_water", lambda: False)
@@ -450,7 +450,7 @@ def test_peak_extra_memory_sees_a_freed_allocation(monkeypatch, high_water):
 def test_peak_extra_memory_on_cuda_is_allocated_device_memory(monkeypatch):
     import torch
 
-    from restore_core import memory
+    from restore_core.system import memory
 
     allocated = {"now": 100 * 2**20, "max": 100 * 2**20}
     monkeypatch.setattr(torch.cuda, "reset_peak_memory_stats",

@@ -12,9 +12,9 @@ from safetensors.torch import load_file
 
 from restore_core.cli import cli
 from restore_core.errors import UsageError
-from restore_core.plugin_host import default_host
-from restore_core.recipes import load_recipe
-from restore_core.training import TrainConfig, train
+from restore_core.plugins.host import default_host
+from restore_core.train.loop import TrainConfig, train
+from restore_core.train.recipes import load_recipe
 
 ROOT = Path(__file__).resolve().parents[1]
 HOST = default_host()
@@ -168,7 +168,7 @@ def test_deepened_dncnn_computes_what_the_shallow_one_did(layers):
 
 
 def test_warm_start_refuses_another_width():
-    from restore_core.weights import WeightsError
+    from restore_core.train.weights import WeightsError
 
     model = HOST.registry("restorer").build("dncnn:layers=7,features=8")
     with pytest.raises(WeightsError, match="do not fit"):
@@ -194,7 +194,7 @@ def test_missing_initial_weights_is_one_line_error(tmp_path):
 
 
 def test_int8_storage_round_trips_within_its_rounding(tmp_path):
-    from restore_core.weights import read_state, save_state
+    from restore_core.train.weights import read_state, save_state
 
     network = _trained_looking(5, 32)
     path, full = tmp_path / "w8.safetensors", tmp_path / "w32.safetensors"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from restore_core.plugin_host import default_host
-from restore_core.tiling import receptive_radius, run_tiled, size_multiple, tile_starts
+from restore_core.imaging.tiling import receptive_radius, run_tiled, size_multiple, tile_starts
+from restore_core.plugins.host import default_host
 
 HOST = default_host()
 
@@ -66,8 +66,8 @@ def test_aligned_tile_starts_cover_the_image():
 
 
 def test_restores_through_the_restorer_interface(tmp_path):
-    from restore_core.interfaces import DENOISING, DegradationInfo
-    from restore_core.weights import save_weights
+    from restore_core.components.interfaces import DENOISING, DegradationInfo
+    from restore_core.train.weights import save_weights
 
     model = HOST.registry("restorer").build("unet:features=8,levels=2,blocks=1")
     info = DegradationInfo(DENOISING, sigma=25)

@@ -51,7 +51,7 @@ class RestoreTable(Directive):
 
     def run(self) -> list[nodes.Node]:
         from restore_core import default_host
-        from restore_core.datasets import PublicDataset
+        from restore_core.data.datasets import PublicDataset
 
         kind = self.arguments[0].rstrip("s")
         host = default_host()

@@ -9,7 +9,15 @@ import torch
 from torch import nn
 
 from restore_core import hookimpl
-from restore_core.backends import DTYPES, Backend, Precision, Runner, ShapeRange, default_device, fold_batchnorm
+from restore_core.components.backends import (
+    DTYPES,
+    Backend,
+    Precision,
+    Runner,
+    ShapeRange,
+    default_device,
+    fold_batchnorm,
+)
 
 
 def _device(name: str) -> torch.device:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import torch
 
 from restore_core import SUPER_RESOLUTION, Degradation, DegradationInfo, Degraded, hookimpl
-from restore_core.resize import bicubic_resize, modcrop
+from restore_core.imaging.resize import bicubic_resize, modcrop
 
 
 class BicubicDownsampling(Degradation):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from restore_core import SUPER_RESOLUTION, DegradationInfo, Restorer, hookimpl
-from restore_core.resize import bicubic_resize
+from restore_core.imaging.resize import bicubic_resize
 
 
 class BicubicUpsampler(Restorer):

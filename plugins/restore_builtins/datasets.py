@@ -17,9 +17,9 @@ from importlib import resources
 from pathlib import Path
 
 from restore_core import hookimpl
-from restore_core.datasets import Dataset, ImageRecord, PublicDataset
+from restore_core.data.datasets import Dataset, ImageRecord, PublicDataset
 from restore_core.errors import DatasetError
-from restore_core.imageio import read_image
+from restore_core.imaging.io import read_image
 
 SKIMAGE_COLOUR = ("astronaut.png", "chelsea.png", "coffee.png", "motorcycle_left.png", "rocket.jpg")
 SKIMAGE_GRAY_ONLY = ("camera.png", "coins.png")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from restore_core import DegradationInfo, Metric, hookimpl
-from restore_core.metric_protocol import Channel, checked_options, psnr, resolve, scoring_view
+from restore_core.components.metric_protocol import Channel, checked_options, psnr, resolve, scoring_view
 
 
 class PSNR(Metric):

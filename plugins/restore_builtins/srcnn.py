@@ -11,9 +11,9 @@ import torch
 from torch import nn
 
 from restore_core import SUPER_RESOLUTION, DegradationInfo, Degraded, hookimpl
-from restore_core.colour import rgb_to_ycbcr, ycbcr_to_rgb
-from restore_core.network_restorer import NetworkRestorer
-from restore_core.resize import bicubic_resize
+from restore_core.components.network_restorer import NetworkRestorer
+from restore_core.imaging.colour import rgb_to_ycbcr, ycbcr_to_rgb
+from restore_core.imaging.resize import bicubic_resize
 
 
 class SRCNNNetwork(nn.Module):

@@ -6,7 +6,7 @@ import torch
 from skimage.metrics import structural_similarity
 
 from restore_core import DegradationInfo, Metric, hookimpl
-from restore_core.metric_protocol import Channel, checked_options, resolve, scoring_view
+from restore_core.components.metric_protocol import Channel, checked_options, resolve, scoring_view
 
 
 class SSIM(Metric):

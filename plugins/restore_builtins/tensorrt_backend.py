@@ -21,8 +21,8 @@ import torch
 from torch import nn
 
 from restore_core import hookimpl
-from restore_core.atomic_files import atomic_path
-from restore_core.backends import DTYPES, Backend, Precision, Runner, ShapeRange, fold_batchnorm
+from restore_core.components.backends import DTYPES, Backend, Precision, Runner, ShapeRange, fold_batchnorm
+from restore_core.system.atomic_files import atomic_path
 
 CACHE_ENV = "RESTORE_TRT_CACHE"
 

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from restore_core import DENOISING, DegradationInfo, Degraded
-from restore_core.network_restorer import NetworkRestorer
+from restore_core.components.network_restorer import NetworkRestorer
 
 
 class TrainedDenoiser(NetworkRestorer):

@@ -10,8 +10,8 @@ from typing import Literal
 
 import torch
 
-from restore_core.colour import luma
-from restore_core.interfaces import SUPER_RESOLUTION, DegradationInfo
+from restore_core.components.interfaces import SUPER_RESOLUTION, DegradationInfo
+from restore_core.imaging.colour import luma
 
 Channel = Literal["auto", "rgb", "y"]
 

@@ -18,8 +18,8 @@ from typing import ClassVar, Literal
 import torch
 from torch import nn
 
+from restore_core.components.interfaces import Component
 from restore_core.errors import RestoreError
-from restore_core.interfaces import Component
 
 Precision = Literal["fp32", "fp16", "bf16"]
 Runner = Callable[[torch.Tensor], torch.Tensor]

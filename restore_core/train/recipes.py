@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from restore_core.errors import UsageError
-from restore_core.toml_files import read_toml
+from restore_core.system.toml_files import read_toml
 
 #: recipe key -> accepted Python types
 FIELDS: dict[str, tuple[type, ...]] = {

@@ -28,9 +28,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from restore_core.atomic_files import atomic_write_text
 from restore_core.errors import RestoreError, UsageError
-from restore_core.hardware import hardware
+from restore_core.system.atomic_files import atomic_write_text
+from restore_core.system.hardware import hardware
 
 MANIFEST = "manifest.json"
 RESULTS = "results.jsonl"

@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from restore_core.atomic_files import atomic_write_text
 from restore_core.errors import UsageError
+from restore_core.system.atomic_files import atomic_write_text
 
 _NAME = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
 

@@ -32,8 +32,8 @@ import tifffile
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from restore_core.atomic_files import atomic_output
 from restore_core.errors import RestoreError
+from restore_core.system.atomic_files import atomic_output
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"})
 ReadMode = Literal["auto", "gray", "rgb"]

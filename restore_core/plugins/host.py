@@ -16,9 +16,9 @@ from typing import Any
 
 import pluggy
 
-from restore_core import hookspecs
 from restore_core.errors import PluginError, RestoreError
-from restore_core.registry import KINDS, Registration, Registry, check_name
+from restore_core.plugins import hookspecs
+from restore_core.plugins.registry import KINDS, Registration, Registry, check_name
 
 _HOOKS = {
     "degradation": "register_degradations",

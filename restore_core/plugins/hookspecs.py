@@ -19,7 +19,7 @@ ENTRY_POINT_GROUP = "restore.plugins"
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
-#: `register(factory, *, name=None, shorthand=None, aliases=())`; see `restore_core.registry`
+#: `register(factory, *, name=None, shorthand=None, aliases=())`; see `restore_core.plugins.registry`
 Register = Callable[..., Any]
 
 

@@ -32,8 +32,8 @@ from typing import Any
 
 import torch
 
+from restore_core.bench.store import Key
 from restore_core.errors import RestoreError, WeightsNotFoundError
-from restore_core.results_store import Key
 
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 WATCHDOG_SECONDS = 0.2
@@ -69,10 +69,10 @@ class _Emitter:
 
 def run_cell(task: CellTask, done: dict[Key, dict[str, Any]], emit: Callable[[dict[str, Any]], None]) -> None:
     """Run one cell in this process, passing each new result record to `emit` as it is measured."""
-    from restore_core.datasets import open_dataset
-    from restore_core.network_restorer import NetworkRestorer
-    from restore_core.plugin_host import default_host
-    from restore_core.runner import Named, preflight, run_benchmark
+    from restore_core.bench.runner import Named, preflight, run_benchmark
+    from restore_core.components.network_restorer import NetworkRestorer
+    from restore_core.data.datasets import open_dataset
+    from restore_core.plugins.host import default_host
 
     torch.set_num_threads(task.threads)
     host = default_host()

@@ -28,8 +28,8 @@ import numpy as np
 import torch
 
 from restore_core.errors import DatasetError, UnknownNameError
-from restore_core.imageio import list_images, read_image, to_tensor
-from restore_core.registry import Registry
+from restore_core.imaging.io import list_images, read_image, to_tensor
+from restore_core.plugins.registry import Registry
 
 Mode = Literal["auto", "gray", "rgb"]
 CropAt = Literal["centre", "corner"]
@@ -308,7 +308,7 @@ def _idx_dataset(entry: PublicDataset, folder: Path) -> Dataset:
 def idx_dataset(path: Path, name: str, description: str, mode: Mode = "gray",
                 expected: int | None = None) -> Dataset:
     """The images of an IDX file (uint8, N x H x W), gray; named by their index."""
-    from restore_core.idx import read_idx
+    from restore_core.imaging.idx import read_idx
 
     images = read_idx(path)
     if images.ndim != 3 or images.dtype != np.uint8:

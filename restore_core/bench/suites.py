@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from restore_core.errors import UsageError
-from restore_core.toml_files import read_toml
+from restore_core.system.toml_files import read_toml
 
 _LISTS = ("restorers", "degradations", "datasets", "metrics", "backends")
 

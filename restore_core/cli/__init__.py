@@ -27,9 +27,9 @@ from rich.table import Table
 from rich.text import Text
 
 import restore_core
-from restore_core.datasets import DEFAULT_DATASET, Dataset, open_dataset
+from restore_core.data.datasets import DEFAULT_DATASET, Dataset, open_dataset
 from restore_core.errors import RestoreError, UsageError
-from restore_core.plugin_host import PluginHost, default_host
+from restore_core.plugins.host import PluginHost, default_host
 
 stderr = Console(stderr=True, highlight=False)
 
@@ -95,8 +95,8 @@ def _backends(host: PluginHost, specs: Sequence[str]) -> list[tuple[str, Any]]:
 def _restorers(host: PluginHost, specs: Sequence[str], backends: list[tuple[str, Any]],
                tile: int | str | None) -> list[Any]:
     """One Named per restorer, or per (network restorer, backend) pair."""
-    from restore_core.network_restorer import NetworkRestorer
-    from restore_core.runner import Named
+    from restore_core.bench.runner import Named
+    from restore_core.components.network_restorer import NetworkRestorer
 
     out = []
     for spec in _split(specs):
@@ -202,11 +202,11 @@ def bench(ctx: click.Context, restorers: tuple[str, ...], degradations: tuple[st
     """
     if ctx.invoked_subcommand is not None:
         return
-    from restore_core.results_store import RunStore, default_run_dir, environment, latest, read_results, result_key
-    from restore_core.runner import Named, preflight, run_benchmark
+    from restore_core.bench.runner import Named, preflight, run_benchmark
+    from restore_core.bench.store import RunStore, default_run_dir, environment, latest, read_results, result_key
 
     if suite is not None:
-        from restore_core.suites import load_suite
+        from restore_core.bench.suites import load_suite
 
         loaded = load_suite(suite)
 
@@ -274,9 +274,9 @@ def _bench_parallel(r: list[Any], d: list[Any], sets: list[Dataset], m: list[Any
     """
     import torch
 
-    from restore_core.parallel_bench import CellTask, run_parallel
-    from restore_core.results_store import result_key
-    from restore_core.runner import SKIPPED
+    from restore_core.bench.parallel import CellTask, run_parallel
+    from restore_core.bench.runner import SKIPPED
+    from restore_core.bench.store import result_key
 
     threads = max(1, torch.get_num_threads() // jobs)
     sizes = {ds.name: len(ds) for ds in sets}
@@ -309,7 +309,7 @@ def _bench_parallel(r: list[Any], d: list[Any], sets: list[Dataset], m: list[Any
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def bench_compare(run_a: Path, run_b: Path, fmt: str) -> None:
     """Print the per-cell differences between two runs: each metric in A, in B, and B minus A."""
-    from restore_core.reports import compare_cells, compare_runs
+    from restore_core.bench.report import compare_cells, compare_runs
 
     if fmt == "json":
         click.echo(json.dumps(compare_runs(run_a, run_b), indent=2))
@@ -354,7 +354,7 @@ def bench_compare(run_a: Path, run_b: Path, fmt: str) -> None:
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Folder for the report (default: RUN).")
 def bench_report(run: Path, html_out: bool, md_out: bool, out: Path | None) -> None:
     """Write a report of a run: summary and per-image tables, comparison grids, plots."""
-    from restore_core.reports import write_report
+    from restore_core.bench.report import write_report
 
     if not html_out and not md_out:
         html_out = True
@@ -526,7 +526,7 @@ def list_components(ctx: click.Context) -> None:
 @click.pass_context
 def datasets(ctx: click.Context, fmt: str, verify: bool) -> None:
     """Show every dataset: local (under RESTORE_DATA), cached, downloadable or missing."""
-    from restore_core.datasets import DATA_ENV, PublicDataset, cache_root, data_root
+    from restore_core.data.datasets import DATA_ENV, PublicDataset, cache_root, data_root
 
     rows = []
     for reg in _host(ctx).registry("dataset"):
@@ -576,9 +576,9 @@ def models(ctx: click.Context, fmt: str) -> None:
     """List the trained weights plugins ship, with what their model cards record."""
     from importlib import resources
 
-    from restore_core.flops import flops_per_pixel
-    from restore_core.network_restorer import NetworkRestorer
-    from restore_core.weights import read_metadata
+    from restore_core.components.flops import flops_per_pixel
+    from restore_core.components.network_restorer import NetworkRestorer
+    from restore_core.train.weights import read_metadata
 
     rows = []
     for reg in _host(ctx).registry("restorer"):
@@ -630,7 +630,7 @@ def plugin() -> None:
               help="Folder to create the package in.")
 def plugin_new(name: str, parent: Path) -> None:
     """Create restore-plugin-NAME: a working restorer, its entry point and the conformance test."""
-    from restore_core.scaffold import new_plugin
+    from restore_core.plugins.scaffold import new_plugin
 
     root = new_plugin(name, parent)
     click.echo(f"created {root}; next: pip install -e '{root}[test]' && pytest {root}")
@@ -680,9 +680,9 @@ def run(ctx: click.Context, restorer: str, inputs: tuple[str, ...], output: Path
         degrade_spec: str | None, sigma: float | None, scale: int | None, seed: int, backend: str,
         tile: str) -> None:
     """Restore images (files or folders) and write PNGs."""
-    from restore_core.imageio import IMAGE_SUFFIXES, list_images, read_image, write_png
-    from restore_core.interfaces import DENOISING, SUPER_RESOLUTION, DegradationInfo
-    from restore_core.seeding import image_generator
+    from restore_core.components.interfaces import DENOISING, SUPER_RESOLUTION, DegradationInfo
+    from restore_core.data.seeding import image_generator
+    from restore_core.imaging.io import IMAGE_SUFFIXES, list_images, read_image, write_png
 
     host = _host(ctx)
     chosen = _backends(host, [backend])
@@ -776,17 +776,17 @@ def train(ctx: click.Context, **options: Any) -> None:
     """Train a restorer's network; keep the best weights by validation PSNR."""
     import torch
 
-    from restore_core.atomic_files import atomic_write_text
-    from restore_core.interfaces import TrainableRestorer
-    from restore_core.model_card import render_model_card
-    from restore_core.training import TrainConfig, cpu_has_native_bf16
-    from restore_core.training import train as run_training
-    from restore_core.weights import read_metadata
+    from restore_core.components.interfaces import TrainableRestorer
+    from restore_core.system.atomic_files import atomic_write_text
+    from restore_core.train.loop import TrainConfig, cpu_has_native_bf16
+    from restore_core.train.loop import train as run_training
+    from restore_core.train.model_card import render_model_card
+    from restore_core.train.weights import read_metadata
 
     recipe = options["recipe"]
     schedule: dict[str, Any] = {}
     if recipe is not None:
-        from restore_core.recipes import load_recipe, merge_recipe
+        from restore_core.train.recipes import load_recipe, merge_recipe
 
         options, schedule = merge_recipe(load_recipe(recipe), options, given=lambda key: (
             ctx.get_parameter_source(key) == click.core.ParameterSource.COMMANDLINE))
@@ -817,7 +817,7 @@ def train(ctx: click.Context, **options: Any) -> None:
     init = Path(options["init"]) if options["init"] is not None else None
     if init is not None and not init.is_file():
         raise UsageError(f"initial weights {str(init)!r} do not exist")
-    from restore_core.hardware import cpu_model
+    from restore_core.system.hardware import cpu_model
 
     command = "restore train " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["train"] else ""
     metadata = {"restorer": model.spec(), "degradation": deg.spec(), "dataset": dataset,

@@ -13,10 +13,10 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from restore_core.atomic_files import atomic_path, atomic_write_text
-from restore_core.hardware import cpu_label
-from restore_core.results_store import latest, read_manifest, read_results
-from restore_core.runner import SAMPLE_LAYOUT, SKIPPED, CellResult, sample_dir
+from restore_core.bench.runner import SAMPLE_LAYOUT, SKIPPED, CellResult, sample_dir
+from restore_core.bench.store import latest, read_manifest, read_results
+from restore_core.system.atomic_files import atomic_path, atomic_write_text
+from restore_core.system.hardware import cpu_label
 
 CellKey = tuple[str, str | None, str, str]  # restorer, backend, degradation, dataset
 
@@ -155,7 +155,7 @@ def _best_per_column(head: list[str], rows: list[list[str]], metrics: list[str])
 
 def _higher_is_better(metric: str) -> bool:
     """Whether the metric a spec names prefers higher values (unknown metrics: yes)."""
-    from restore_core.plugin_host import default_host
+    from restore_core.plugins.host import default_host
 
     try:
         return bool(getattr(default_host().registry("metric").build(metric), "higher_is_better", True))
@@ -374,8 +374,8 @@ def _save(fig: Any, path: Path) -> Path:
 
 def _sigma(degradation: str) -> float | None:
     """The noise sigma a degradation spec names (through the registry), or None."""
-    from restore_core.plugin_host import default_host
-    from restore_core.training import probe_info
+    from restore_core.plugins.host import default_host
+    from restore_core.train.loop import probe_info
 
     try:
         info = probe_info(default_host().registry("degradation").build(degradation), 3)
@@ -386,8 +386,8 @@ def _sigma(degradation: str) -> float | None:
 
 def _scale(degradation: str) -> int | None:
     """The up-sampling factor a degradation spec implies (through the registry), or None."""
-    from restore_core.plugin_host import default_host
-    from restore_core.training import probe_info
+    from restore_core.plugins.host import default_host
+    from restore_core.train.loop import probe_info
 
     try:
         return probe_info(default_host().registry("degradation").build(degradation), 3).scale

@@ -17,12 +17,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from restore_core.atomic_files import atomic_path
+from restore_core.components.interfaces import Degradation, DegradationInfo, TrainableRestorer
+from restore_core.components.metric_protocol import psnr, resolve, scoring_view
+from restore_core.components.network_restorer import NetworkRestorer
 from restore_core.errors import UsageError
-from restore_core.interfaces import Degradation, DegradationInfo, TrainableRestorer
-from restore_core.metric_protocol import psnr, resolve, scoring_view
-from restore_core.network_restorer import NetworkRestorer
-from restore_core.weights import read_state, save_weights
+from restore_core.system.atomic_files import atomic_path
+from restore_core.train.weights import read_state, save_weights
 
 
 @dataclass(frozen=True)

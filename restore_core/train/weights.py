@@ -11,8 +11,8 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
-from restore_core.atomic_files import atomic_path
 from restore_core.errors import RestoreError
+from restore_core.system.atomic_files import atomic_path
 
 
 class WeightsError(RestoreError):

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from restore_core.atomic_files import atomic_output
 from restore_core.errors import DatasetError
+from restore_core.system.atomic_files import atomic_output
 
 _TYPES = {0x08: np.dtype("u1"), 0x09: np.dtype("i1"), 0x0B: np.dtype(">i2"), 0x0C: np.dtype(">i4"),
           0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}

@@ -4,7 +4,7 @@ Each image's degradation is generated once from a generator derived from (seed, 
 degradation spec) and shared by every restorer, so rows of a table are directly comparable.
 Timing covers `restore` alone (no I/O, degradation or scoring), after one untimed warm-up per
 cell; on CUDA the backend's copy back to the CPU synchronises. Memory is the peak extra memory of
-each call (see `restore_core.memory`): resident memory on the CPU, allocated device memory for a
+each call (see `restore_core.system.memory`): resident memory on the CPU, allocated device memory for a
 backend that computes on CUDA. With a results store, every image's result is appended as it is
 measured and a resumed run skips what the store already holds.
 """
@@ -22,14 +22,14 @@ from typing import Any
 
 import torch
 
-from restore_core.atomic_files import atomic_write_text
-from restore_core.datasets import Dataset
+from restore_core.bench.store import Key, RunStore
+from restore_core.components.interfaces import Degradation, Degraded, Restorer
+from restore_core.data.datasets import Dataset
+from restore_core.data.seeding import image_generator
 from restore_core.errors import IncompatibleError, WeightsNotFoundError
-from restore_core.interfaces import Degradation, Degraded, Restorer
-from restore_core.memory import peak_extra_memory
-from restore_core.resize import bicubic_resize
-from restore_core.results_store import Key, RunStore
-from restore_core.seeding import image_generator
+from restore_core.imaging.resize import bicubic_resize
+from restore_core.system.atomic_files import atomic_write_text
+from restore_core.system.memory import peak_extra_memory
 
 
 @dataclass
@@ -47,7 +47,7 @@ class CellResult:
     pixels: list[int] = field(default_factory=list)
     image_ids: list[str] = field(default_factory=list)
     skipped: str | None = None
-    peak_extra_memory_mib: float | None = None  # the largest of its images' (see restore_core.memory)
+    peak_extra_memory_mib: float | None = None  # the largest of its images' (see restore_core.system.memory)
 
     def mean(self, metric: str, of_input: bool = False) -> float | None:
         """Return the mean of `metric` over images (None when not measured)."""
@@ -263,7 +263,7 @@ def _slug(text: str) -> str:
 def save_samples(root: Path, dataset: str, degradation: str, image_id: str, degraded: Degraded,
                  outputs: dict[str, torch.Tensor]) -> None:
     """Write one tile each for the clean, degraded and restored images: the whole image and a zoomed detail."""
-    from restore_core.imageio import write_png
+    from restore_core.imaging.io import write_png
 
     folder = sample_dir(root, dataset, degradation)
     target = degraded.target.clamp(0, 1)
@@ -356,7 +356,7 @@ def preflight(restorers: Sequence[Named], degradations: Sequence[Named], channel
     A cell whose restorer has no weights is returned (to be reported as skipped) when other cells
     can run; when none can, the first missing-weights error is raised.
     """
-    from restore_core.training import probe_info
+    from restore_core.train.loop import probe_info
 
     missing: Unprepared = {}
     first: WeightsNotFoundError | None = None

@@ -9,11 +9,11 @@ from typing import ClassVar, Literal
 
 import torch
 
-from restore_core.backends import Backend, Runner, ShapeRange
+from restore_core.components.backends import Backend, Runner, ShapeRange
+from restore_core.components.interfaces import DegradationInfo, TrainableRestorer
 from restore_core.errors import UsageError, WeightsNotFoundError
-from restore_core.interfaces import DegradationInfo, TrainableRestorer
-from restore_core.tiling import BLEND, auto_tile, receptive_radius, run_tiled, size_multiple
-from restore_core.weights import WeightsError, load_weights, read_metadata
+from restore_core.imaging.tiling import BLEND, auto_tile, receptive_radius, run_tiled, size_multiple
+from restore_core.train.weights import WeightsError, load_weights, read_metadata
 
 Tile = int | Literal["auto"] | None
 
