@@ -346,7 +346,7 @@ def test_parallel_run_streams_each_image_and_its_workers_die_with_a_killed_paren
 
 def test_bench_table_marks_the_best_of_each_degradation_and_dataset(counted_host, folder, tmp_path):
     from restore_core.bench.report import load_cells
-    from restore_core.cli import _bench_table
+    from restore_core.cli.bench import _bench_table
 
     run = tmp_path / "run"
     result = bench(counted_host, "-r", "identity,counting-blur", "-d", "gaussian2,gaussian50", "--dataset",
@@ -370,7 +370,7 @@ def test_bench_table_shows_speed_and_memory_and_keeps_numbers_whole_in_80_column
 
     from rich.console import Console
 
-    import restore_core.cli as cli_module
+    import restore_core.cli.bench as cli_module
     from restore_core.bench.report import load_cells
 
     args = ["-r", "identity,counting-blur", "-d", "gaussian25,gaussian50", "--dataset", str(folder), "--limit", "2"]
@@ -378,7 +378,7 @@ def test_bench_table_shows_speed_and_memory_and_keeps_numbers_whole_in_80_column
     assert all("megapixels_per_second" in r and "peak_extra_memory_mib" in r and "peak_memory_mib" in r for r in rows)
     for width in (200, 80):
         out = io.StringIO()
-        monkeypatch.setattr(cli_module, "_wide_console", lambda out=out, width=width: Console(width=width, file=out))
+        monkeypatch.setattr(cli_module, "wide_console", lambda out=out, width=width: Console(width=width, file=out))
         result = bench(counted_host, *args, "--out", str(tmp_path / f"t{width}"))
         assert result.exit_code == 0, result.stderr
         text = out.getvalue()

@@ -1,0 +1,97 @@
+"""One place that builds components from spec strings: restorers (per backend), degradations,
+metrics, backends and datasets.
+
+A spec is `name[:key=value,...]` (see `restore_core.plugins.registry`); several specs may be given as
+repeated options or separated by commas, a comma followed by `key=value` continuing the previous spec's
+parameters (`dncnn:layers=7,features=32,identity` is two specs).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from restore_core.errors import UsageError
+from restore_core.plugins.host import PluginHost
+
+if TYPE_CHECKING:
+    from restore_core.data.datasets import Dataset
+
+
+def split_specs(values: Sequence[str]) -> list[str]:
+    """Split repeated options and comma-separated lists into specs; commas inside `name:k=v,k=v` stay."""
+    out: list[str] = []
+    for value in values:
+        for part in value.split(","):
+            part = part.strip()
+            if not part:
+                continue
+            if out and "=" in part and ":" not in part and ":" in out[-1]:
+                out[-1] += "," + part  # a parameter of the previous spec
+            else:
+                out.append(part)
+    return out
+
+
+
+def open_dataset_spec(host: PluginHost, spec: str) -> Dataset:
+    """Open the dataset a name or folder path names."""
+    from restore_core.data.datasets import open_dataset
+
+    return open_dataset(host.registry("dataset"), spec)
+
+
+def parse_tile(value: str) -> int | str | None:
+    """Parse a tile option: a size of at least 64 pixels, 0 (no tiling) or auto."""
+    if value == "auto":
+        return "auto"
+    try:
+        size = int(value)
+    except ValueError:
+        raise UsageError(f"--tile must be a size in pixels, 0 (no tiling) or auto, not {value!r}") from None
+    if size < 0 or 0 < size < 64:
+        raise UsageError(f"--tile must be 0 (no tiling), auto, or at least 64 pixels, not {size}")
+    return size or None
+
+
+def build_backends(host: PluginHost, specs: Sequence[str]) -> list[tuple[str, Any]]:
+    """Resolve --backend: names/specs, `all` (every available one) or `auto` (the fastest available)."""
+    registry = host.registry("backend")
+    names = split_specs(specs) or ["auto"]
+    if names in (["auto"], ["all"]):
+        available = []
+        for reg in registry:
+            backend = registry.build(reg.name)
+            if backend.unavailable() is None:
+                available.append((backend.priority, reg.name, backend))
+        if not available:
+            raise UsageError("no inference backend is available on this machine")
+        available.sort(key=lambda item: (-item[0], item[1]))
+        chosen = available[:1] if names == ["auto"] else available
+        return [(name, backend) for _, name, backend in chosen]
+    out = []
+    for spec in names:
+        backend = registry.build(spec)
+        backend.check()
+        out.append((spec, backend))
+    return out
+
+
+def build_restorers(host: PluginHost, specs: Sequence[str], backends: list[tuple[str, Any]],
+               tile: int | str | None) -> list[Any]:
+    """One Named per restorer, or per (network restorer, backend) pair."""
+    from restore_core.bench.runner import Named
+    from restore_core.components.network_restorer import NetworkRestorer
+
+    out = []
+    for spec in split_specs(specs):
+        first = host.registry("restorer").build(spec)
+        if not isinstance(first, NetworkRestorer):
+            out.append(Named(spec, first))
+            continue
+        for i, (label, backend) in enumerate(backends):
+            model = first if i == 0 else host.registry("restorer").build(spec)
+            model.configure_inference(backend, tile)  # type: ignore[arg-type]
+            out.append(Named(spec, model, label))
+    return out
+
