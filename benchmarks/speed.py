@@ -1,7 +1,7 @@
 """Inference speed per backend, as ratios to eager fp32 measured in the same run.
 
     python benchmarks/speed.py --out benchmarks/results/speed-cpu     # every available backend
-    python benchmarks/speed.py --sizes 512 --models dncnn17 --repeats 5 --out /tmp/quick
+    python benchmarks/speed.py --sizes 512 --models dncnn17,dncnn7 --repeats 5 --out /tmp/quick
 
 For DnCNN (7 and 17 layers, colour) and SRCNN (on the Y channel) at each size, every available
 backend runs the same random input: one untimed warm-up (which also pays torch.compile's
@@ -29,6 +29,7 @@ from torch import nn
 
 from restore_core.components.backends import ShapeRange
 from restore_core.plugins.host import default_host
+from restore_core.plugins.specs import split_specs
 from restore_core.system.atomic_files import atomic_write_text
 from restore_core.system.hardware import cpu_model
 
@@ -94,13 +95,24 @@ def _ratio(value: float | None) -> str:
 def main() -> None:
     """Measure, print a table, write JSON and Markdown."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[512, 2048])
-    parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
-    parser.add_argument("--backends", nargs="+", default=None,
+    # lists as the CLI takes them: `--models dncnn17,dncnn7`, repeated options, or space-separated
+    parser.add_argument("--sizes", action="extend", nargs="+", default=None, help="image sizes (default: 512,2048)")
+    parser.add_argument("--models", action="extend", nargs="+", default=None,
+                        help=f"models among {','.join(MODELS)} (default: all)")
+    parser.add_argument("--backends", action="extend", nargs="+", default=None,
                         help="backend specs (default: eager, optimized fp32 and bf16, and CUDA variants)")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--out", type=Path, required=True, help="path stem for .json and .md")
     ns = parser.parse_args()
+    try:
+        ns.sizes = [int(v) for v in split_specs(ns.sizes or ["512", "2048"])]
+    except ValueError:
+        parser.error(f"--sizes takes whole numbers of pixels, not {','.join(ns.sizes)}")
+    ns.models = split_specs(ns.models or list(MODELS))
+    unknown = [m for m in ns.models if m not in MODELS]
+    if unknown:
+        parser.error(f"unknown model {', '.join(unknown)} (choose from {', '.join(MODELS)})")
+    ns.backends = split_specs(ns.backends or [])
     host = default_host()
     cuda = torch.cuda.is_available()
     specs = ns.backends or (["eager:device=cpu", "optimized:device=cpu", "optimized:device=cpu,precision=bf16",

@@ -27,6 +27,7 @@ from record import run_bench
 
 from restore_core.components.flops import flops_per_pixel
 from restore_core.plugins.host import default_host
+from restore_core.plugins.specs import split_specs
 from restore_core.system.atomic_files import atomic_write_text
 from restore_core.system.hardware import cpu_model
 from restore_core.train.weights import read_metadata
@@ -136,12 +137,12 @@ def main() -> None:
     """Measure every shipped model and write the zoo table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True, help="output stem: writes OUT.json and OUT.md")
-    parser.add_argument("--only", default=None,
-                        help="comma-separated keys to re-measure; the other rows are kept from OUT.json")
+    parser.add_argument("--only", action="extend", nargs="+", default=None,
+                        help="keys to re-measure (comma-separated or repeated); the other rows are kept from OUT.json")
     args = parser.parse_args()
     if not os.environ.get("RESTORE_DATA"):
         raise SystemExit("zoo: set RESTORE_DATA to the folder holding the standard test sets")
-    only = set(args.only.split(",")) if args.only else None
+    only = set(split_specs(args.only)) if args.only else None
     paths = [p for p in sorted(WEIGHTS.glob("*.safetensors")) if only is None or p.stem in only]
     date = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
     models = [{**measure(p), "measured": date} for p in paths]

@@ -24,7 +24,7 @@ from restore_core.components.interfaces import DENOISING, Degradation, Degradati
 from restore_core.data.datasets import Dataset
 from restore_core.errors import RestoreError, SpecError, WeightsNotFoundError
 from restore_core.plugins.host import PluginHost, default_host
-from restore_core.plugins.registry import Registration
+from restore_core.plugins.registry import Registration, parameters
 
 
 def generators(n: int, seed: int = 0) -> list[torch.Generator]:
@@ -50,29 +50,69 @@ def check_registration(reg: Registration, host: PluginHost) -> None:
     assert reg.description, f"{reg.kind} {reg.name!r} has no description (a `description` or docstring)"
     if reg.kind == "dataset":  # building a dataset opens it: check_dataset does that where it is local
         return
-    component = host.registry(reg.kind).build(reg.name)
-    spec = getattr(component, "spec", None)
-    if callable(spec):
-        rebuilt = host.registry(reg.kind).build(component.spec())
-        assert rebuilt.spec() == component.spec(), "spec() must rebuild the same component"
-        try:
-            host.registry(reg.kind).build(f"{reg.name}:no_such_parameter_xyz=1")
-        except SpecError:
-            pass
-        else:
-            raise AssertionError(f"{reg.name}: an unknown parameter must be a SpecError")
+    registry = host.registry(reg.kind)
+    component = registry.build(reg.name)
+    if not callable(getattr(component, "spec", None)):
+        return
+    spec = component.spec()
+    rebuilt = registry.build(spec).spec()
+    assert rebuilt == spec, (
+        f"{reg.kind} {reg.name!r}: building its spec() {spec!r} gives spec() {rebuilt!r}; {_SPEC_FIX}"
+    )
+    given = _default_spec(reg)
+    if given is not None:
+        missing = [key for key in given[1] if key not in registry.build(given[0]).params()]
+        assert not missing, (
+            f"{reg.kind} {reg.name!r}: {', '.join(missing)} given in {given[0]!r} but missing from its "
+            f"spec(); {_SPEC_FIX}"
+        )
+    try:
+        registry.build(f"{reg.name}:no_such_parameter_xyz=1")
+    except SpecError:
+        pass
+    else:
+        raise AssertionError(f"{reg.kind} {reg.name!r}: an unknown parameter must be a SpecError")
+
+
+_SPEC_FIX = ("store each __init__ parameter unchanged under an attribute of the same name, or build it "
+             "through the registry, or override params() to return the constructor parameters")
+
+
+def _default_spec(reg: Registration) -> tuple[str, list[str]] | None:
+    """A spec giving every parameter with a plain default explicitly, and those parameters' names."""
+    given = {}
+    for key, param in parameters(reg.factory).items():
+        value = param.default
+        if isinstance(value, bool | int | float) or (isinstance(value, str) and value and not set(value) & set(",:=")):
+            given[key] = str(value).lower() if isinstance(value, bool) else str(value)
+    if not given:
+        return None
+    return f"{reg.name}:" + ",".join(f"{k}={v}" for k, v in given.items()), list(given)
 
 
 def check_degradation(deg: Degradation, channels: int) -> None:
-    """Shapes, dtypes, the info it attaches, determinism, and independence from batch order."""
-    clean = natural_image(channels, 48).repeat(2, 1, 1, 1)
+    """Shapes, dtypes, the clean target, determinism, and independence from batch order."""
+    clean = natural_image(channels, 50).repeat(2, 1, 1, 1)  # 50 px: a crop to a multiple of 3 or 4 shows
     clean[1] = clean[1].flip(-1)
     out = deg.degrade(clean, generators(2))
-    assert out.image.dtype == torch.float32 and out.target.dtype == torch.float32
-    assert out.image.ndim == 4 and out.image.shape[:2] == clean.shape[:2]
+    assert out.image.dtype == torch.float32 and out.target.dtype == torch.float32, (
+        f"image and target are float32, not {out.image.dtype} and {out.target.dtype}"
+    )
+    assert out.image.ndim == 4 and out.image.shape[:2] == clean.shape[:2], (
+        f"the degraded batch {tuple(out.image.shape)} keeps (N, C) of the clean {tuple(clean.shape)}"
+    )
     scale = out.info.scale
-    assert out.target.shape[-2:] == (out.image.shape[-2] * scale, out.image.shape[-1] * scale)
-    assert float(out.target.min()) >= 0 and float(out.target.max()) <= 1
+    h, w = clean.shape[-2] - clean.shape[-2] % scale, clean.shape[-1] - clean.shape[-1] % scale
+    assert out.target.shape == (*clean.shape[:2], h, w), (
+        f"the target {tuple(out.target.shape)} is the clean batch cropped to a multiple of x{scale}: "
+        f"{(*clean.shape[:2], h, w)}"
+    )
+    assert torch.equal(out.target, clean[..., :h, :w]), (
+        "the target is the clean input (top-left crop to a multiple of the scale), unchanged"
+    )
+    assert out.image.shape[-2:] == (h // scale, w // scale), (
+        f"the degraded image {tuple(out.image.shape[-2:])} is the target's size / x{scale}: {(h // scale, w // scale)}"
+    )
     assert torch.equal(out.image, deg.degrade(clean, generators(2)).image), "same generators, same output"
     alone = deg.degrade(clean[1:], generators(1, seed=1))
     assert torch.equal(alone.image[0], out.image[1]), "an image's degradation must not depend on the batch"
@@ -93,7 +133,7 @@ def check_restorer(restorer: Restorer, deg: Degradation, channels: int) -> None:
         pytest.skip(f"no weights: {exc}")
     out = restorer.restore(degraded.image, degraded.info)
     assert out.shape == degraded.target.shape, f"{tuple(out.shape)} != target {tuple(degraded.target.shape)}"
-    assert out.dtype == torch.float32
+    assert out.dtype == torch.float32, f"the restored batch is float32, not {out.dtype}"
     assert float(out.min()) >= 0.0 and float(out.max()) <= 1.0, "outputs are clipped to [0, 1]"
     assert torch.equal(out, restorer.restore(degraded.image, degraded.info)), "restoring is deterministic"
 
@@ -123,17 +163,20 @@ def check_dataset(build: object) -> None:
     except RestoreError as exc:
         assert "\n" not in str(exc), "errors are one line"
         pytest.skip(f"not available here: {exc}")
-    assert isinstance(data, Dataset) and len(data) > 0
+    assert isinstance(data, Dataset), f"a dataset factory returns a Dataset, not {type(data).__name__}"
+    assert len(data) > 0, "a dataset that opens holds at least one image"
     image = data.load(0)
-    assert image.dtype == torch.float32 and image.ndim == 4 and image.shape[0] == 1 and image.shape[1] in (1, 3)
-    assert 0 <= float(image.min()) <= float(image.max()) <= 1
+    assert image.dtype == torch.float32 and image.ndim == 4 and image.shape[0] == 1 and image.shape[1] in (1, 3), (
+        f"load() returns float32 (1, C, H, W) with C 1 or 3, not {image.dtype} {tuple(image.shape)}"
+    )
+    assert 0 <= float(image.min()) <= float(image.max()) <= 1, "load() returns values in [0, 1]"
 
 
 def check_backend(backend: Backend) -> None:
     """Unavailable with a reason, or agreeing with plain PyTorch within 1e-4 (fp32)."""
     reason = backend.unavailable()
     if reason is not None:
-        assert isinstance(reason, str) and reason
+        assert isinstance(reason, str) and reason, "unavailable() returns None or a reason"
         pytest.skip(f"unavailable here: {reason}")
     torch.manual_seed(0)
     net = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.Conv2d(8, 3, 3, padding=1))
@@ -145,9 +188,13 @@ def check_backend(backend: Backend) -> None:
     with torch.no_grad():
         expected = net(x)
     out = backend.prepare(net, ShapeRange.around(x.shape))(x)
-    assert out.dtype == torch.float32 and out.device.type == "cpu" and out.shape == expected.shape
+    assert out.dtype == torch.float32 and out.device.type == "cpu" and out.shape == expected.shape, (
+        f"a prepared runner returns float32 on the CPU shaped {tuple(expected.shape)}, "
+        f"not {out.dtype} on {out.device.type} shaped {tuple(out.shape)}"
+    )
     tolerance = 1e-4 if backend.precision == "fp32" else 5e-2
-    assert float((out - expected).abs().max()) <= tolerance
+    error = float((out - expected).abs().max())
+    assert error <= tolerance, f"differs from plain PyTorch by {error:.2g} (tolerance {tolerance:g})"
 
 
 def _names(host: PluginHost, kind: str, plugin: str | None) -> Sequence[object]:
@@ -155,20 +202,31 @@ def _names(host: PluginHost, kind: str, plugin: str | None) -> Sequence[object]:
     return names or [pytest.param(None, marks=pytest.mark.skip(reason=f"the plugin registers no {kind}"))]
 
 
+def check_plugin_loaded(plugin: str | None, host: PluginHost) -> None:
+    """Fail unless `plugin` (every plugin when None) is installed and loaded without failures."""
+    infos = {p.name: p for p in host.plugins()}
+    if plugin is not None and plugin not in infos:
+        installed = ", ".join(sorted(infos)) or "none"
+        pytest.fail(f"no installed plugin is named {plugin!r} (the entry-point name `restore plugins` shows; "
+                    f"installed: {installed})", pytrace=False)
+    failed = {name: info.failures for name, info in infos.items()
+              if info.failures and (plugin is None or name == plugin)}
+    if failed:
+        pytest.fail("; ".join(f"plugin {name!r} failed to load: {'; '.join(why)}" for name, why in failed.items()),
+                    pytrace=False)
+
+
 def conformance_suite(plugin: str | None = None, host: PluginHost | None = None) -> type:
     """Return a pytest test class running every check on what `plugin` registers (all when None)."""
     host = host or default_host()
-    if plugin is not None and plugin not in {p.name for p in host.plugins()}:
-        raise LookupError(f"no installed plugin is named {plugin!r} (entry-point name in `restore plugins`)")
     all_degradations = [r.name for r in host.registry("degradation")]
 
     class Conformance:
         """The restore conformance checks (restore_core.testing)."""
 
+        # a plugin that failed to load registers nothing, so every other test would skip: this one fails
         def test_plugin_loaded_without_failures(self) -> None:
-            failures = {p.name: p.failures for p in host.plugins() if p.failures}
-            if plugin is not None:
-                assert plugin not in failures, failures.get(plugin)
+            check_plugin_loaded(plugin, host)
 
         @pytest.mark.parametrize("kind", ["degradation", "restorer", "metric", "dataset", "backend"])
         def test_registration(self, kind: str) -> None:

@@ -10,9 +10,10 @@ import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import torch
+if TYPE_CHECKING:  # torch loads when a component computes, not when it registers
+    import torch
 
 DENOISING = "denoising"
 SUPER_RESOLUTION = "super-resolution"
@@ -44,8 +45,19 @@ class Component:
 
     def params(self) -> dict[str, Any]:
         """Return the constructor parameters this instance was built with."""
+        # an attribute of the parameter's name wins (it may have been normalised, e.g. int to
+        # float); else the value the registry built with, for a plugin that stores `size` as
+        # `self.k`; a component built directly in Python has only its attributes to go by
+        built: dict[str, Any] = getattr(self, "_build_params", None) or {}
         names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
-        return {n: getattr(self, n) for n in names if hasattr(self, n)}
+        names += [n for n in built if n not in names]  # a factory function's own parameters
+        out: dict[str, Any] = {}
+        for n in names:
+            if hasattr(self, n):
+                out[n] = getattr(self, n)
+            elif n in built:
+                out[n] = built[n]
+        return out
 
     def spec(self) -> str:
         """Return the canonical spec with every set parameter, e.g. `gaussian:sigma=25,clip=false`."""

@@ -8,7 +8,6 @@ One broken plugin never takes the tool down: its failure is recorded (and shown 
 from __future__ import annotations
 
 import importlib.metadata as md
-import os
 import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ import pluggy
 from restore_core.errors import PluginError, RestoreError
 from restore_core.plugins import hookspecs
 from restore_core.plugins.registry import KINDS, Registration, Registry, check_name
+from restore_core.system import settings
 
 _HOOKS = {
     "degradation": "register_degradations",
@@ -52,7 +52,7 @@ class PluginInfo:
 class PluginHost:
     """Owns the pluggy manager, the loaded plugins and the registries they fill."""
 
-    strict: bool = field(default_factory=lambda: os.environ.get("RESTORE_STRICT_PLUGINS") == "1")
+    strict: bool = field(default_factory=settings.strict_plugins)
     manager: pluggy.PluginManager = field(init=False)
     _dists: dict[str, tuple[str, str]] = field(default_factory=dict, init=False)
     _failures: dict[str, list[str]] = field(default_factory=dict, init=False)
@@ -136,19 +136,24 @@ class PluginHost:
                 staged: list[Registration] = []
                 try:
                     impl.function(register=_register_fn(kind, impl.plugin_name, staged))
-                    # all or nothing: a plugin that fails half-way registers none of this kind
-                    for reg in staged:
-                        registries[kind].add(reg)
+                    # all or nothing: every staged name is checked before any is added, so a clash
+                    # half-way leaves none of this hook call's components registered
+                    registries[kind].add_all(staged)
                 except (Exception, SystemExit) as exc:
-                    self._fail(impl.plugin_name, f"{_HOOKS[kind]} failed: {type(exc).__name__}: {exc}", exc)
+                    message = (f"{_HOOKS[kind]} of {impl.plugin_name!r} failed; its {kind}s are disabled: "
+                               f"{type(exc).__name__}: {exc}")
+                    self._fail(impl.plugin_name, message, exc, whole_plugin=False)
         return registries
 
-    def _fail(self, name: str, message: str, exc: BaseException) -> None:
+    def _fail(self, name: str, message: str, exc: BaseException, whole_plugin: bool = True) -> None:
+        # a failed import or an invalid plugin disables the whole plugin; a failed hook call only
+        # what that hook registers, and its message already names the plugin and the hook
         if message not in self._failures.get(name, []):
             self._failures.setdefault(name, []).append(message)
+            text = f"plugin {name!r} disabled: {message}" if whole_plugin else message
             if self.strict:
-                raise PluginError(f"plugin {name!r}: {message}") from exc
-            warnings.warn(f"plugin {name!r} disabled: {message}", PluginWarning, stacklevel=3)
+                raise PluginError(f"plugin {name!r}: {message}" if whole_plugin else message) from exc
+            warnings.warn(text, PluginWarning, stacklevel=3)
 
 
 def _register_fn(kind: str, plugin: str, staged: list[Registration]) -> Callable[..., None]:

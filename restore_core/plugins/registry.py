@@ -6,12 +6,13 @@ trailing number (`gaussian25` is `gaussian:sigma=25`). Names are lowercase and u
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import inspect
 import re
 import types
 import typing
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -50,16 +51,24 @@ class Registry:
 
     def add(self, reg: Registration) -> None:
         """Add `reg`; a name or alias already taken is a DuplicateNameError naming both plugins."""
-        for key in (reg.name, *reg.aliases):
-            owner = self.entries.get(key) or self.entries.get(self.aliases.get(key, ""))
-            if owner is not None:
-                raise DuplicateNameError(
-                    f"{self.kind} name {key!r} from plugin {reg.plugin!r} is already registered "
-                    f"by plugin {owner.plugin!r}"
-                )
-        self.entries[reg.name] = reg
-        for alias in reg.aliases:
-            self.aliases[alias] = reg.name
+        self.add_all([reg])
+
+    def add_all(self, regs: Sequence[Registration]) -> None:
+        """Add every one of `regs` or, if any name or alias is taken (here or within `regs`), none."""
+        staged: dict[str, Registration] = {}
+        for reg in regs:
+            for key in (reg.name, *reg.aliases):
+                owner = self.lookup(key) or staged.get(key)
+                if owner is not None:
+                    raise DuplicateNameError(
+                        f"{self.kind} name {key!r} from plugin {reg.plugin!r} is already registered "
+                        f"by plugin {owner.plugin!r}"
+                    )
+                staged[key] = reg
+        for reg in regs:
+            self.entries[reg.name] = reg
+            for alias in reg.aliases:
+                self.aliases[alias] = reg.name
 
     def __iter__(self) -> Iterator[Registration]:
         return iter(sorted(self.entries.values(), key=lambda r: r.name))
@@ -102,9 +111,15 @@ class Registry:
         """Instantiate the component `spec` names with its parameters."""
         reg, kwargs = self.parse(spec)
         try:
-            return reg.factory(**kwargs)
+            component = reg.factory(**kwargs)
         except (ValueError, TypeError) as exc:
             raise SpecError(f"invalid {self.kind} {spec!r}: {exc}") from None
+        # recorded so that Component.params() (and so spec()) knows a parameter its component keeps
+        # under another attribute name; an object that takes no new attributes simply goes without
+        defaults = {k: p.default for k, p in parameters(reg.factory).items() if p.default is not p.empty}
+        with contextlib.suppress(AttributeError, TypeError):
+            component._build_params = {**defaults, **kwargs}
+        return component
 
     def _unknown_message(self, name: str) -> str:
         close = difflib.get_close_matches(name, self.names(), n=3, cutoff=0.5)
