@@ -83,9 +83,9 @@ def data_rates(restorer_spec: str, channels: int, patch: int, batch: int, steps:
 
 def main() -> None:
     """Measure every configuration and print (and optionally save) the ratios."""
-    from restore_builtins.dncnn import DnCNNNetwork
-    from restore_builtins.srcnn import SRCNNNetwork
-    from restore_builtins.unet import UNetNetwork
+    from restore_builtins.dncnn_network import DnCNNNetwork
+    from restore_builtins.srcnn_network import SRCNNNetwork
+    from restore_builtins.unet_network import UNetNetwork
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=8)

@@ -14,8 +14,8 @@ import pytest
 import torch
 from click.testing import CliRunner
 from restore_builtins import tensorrt_backend
-from restore_builtins.dncnn import DnCNNNetwork
-from restore_builtins.srcnn import SRCNNNetwork
+from restore_builtins.dncnn_network import DnCNNNetwork
+from restore_builtins.srcnn_network import SRCNNNetwork
 
 from restore_core.cli import cli
 from restore_core.components.backends import ShapeRange, count_batchnorms, fold_batchnorm
@@ -107,6 +107,7 @@ def test_shape_range_keeps_min_below_opt():
 
 
 def test_tensorrt_without_cuda_is_unavailable_with_reason(monkeypatch):
+    monkeypatch.setattr(tensorrt_backend, "torch_tensorrt_installed", lambda: True)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     backend = HOST.registry("backend").build("tensorrt")
     assert "no CUDA device" in backend.unavailable()
@@ -121,6 +122,7 @@ def test_tensorrt_without_cuda_is_unavailable_with_reason(monkeypatch):
                                    OSError("libnvinfer.so.10: cannot open shared object file"),
                                    RuntimeError("no NVIDIA driver on your system")])
 def test_tensorrt_import_failures_become_reasons(monkeypatch, error):
+    monkeypatch.setattr(tensorrt_backend, "torch_tensorrt_installed", lambda: True)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.delitem(sys.modules, "torch_tensorrt", raising=False)
     real_import = builtins.__import__

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-
-import torch
+from typing import TYPE_CHECKING
 
 from restore_core import SUPER_RESOLUTION, Degradation, DegradationInfo, Degraded, hookimpl
-from restore_core.imaging.resize import bicubic_resize, modcrop
+
+if TYPE_CHECKING:
+    import torch
 
 
 class BicubicDownsampling(Degradation):
@@ -25,6 +26,10 @@ class BicubicDownsampling(Degradation):
 
     def degrade(self, clean: torch.Tensor, generators: Sequence[torch.Generator]) -> Degraded:
         """Down-sample; with `quantize` the result is rounded to 8 bits like a saved LR image."""
+        import torch
+
+        from restore_core.imaging.resize import bicubic_resize, modcrop
+
         target = modcrop(clean, self.scale)
         h, w = target.shape[-2:]
         if h < self.scale or w < self.scale:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import torch
+from typing import TYPE_CHECKING
 
 from restore_core import SUPER_RESOLUTION, DegradationInfo, Restorer, hookimpl
-from restore_core.imaging.resize import bicubic_resize
+
+if TYPE_CHECKING:
+    import torch
 
 
 class BicubicUpsampler(Restorer):
@@ -17,6 +19,8 @@ class BicubicUpsampler(Restorer):
 
     def restore(self, degraded: torch.Tensor, info: DegradationInfo) -> torch.Tensor:
         """Up-sample by `info.scale` and clip to [0, 1]."""
+        from restore_core.imaging.resize import bicubic_resize
+
         h, w = degraded.shape[-2:]
         return bicubic_resize(degraded, h * info.scale, w * info.scale).clamp(0.0, 1.0)
 

@@ -19,7 +19,6 @@ from pathlib import Path
 from restore_core import hookimpl
 from restore_core.data.datasets import Dataset, ImageRecord, PublicDataset
 from restore_core.errors import DatasetError
-from restore_core.imaging.io import read_image
 
 SKIMAGE_COLOUR = ("astronaut.png", "chelsea.png", "coffee.png", "motorcycle_left.png", "rocket.jpg")
 SKIMAGE_GRAY_ONLY = ("camera.png", "coins.png")
@@ -39,6 +38,8 @@ class SkimageDataset:
     def __call__(self) -> Dataset:
         """Return the set; the files ship inside scikit-image, so it is always available."""
         import skimage
+
+        from restore_core.imaging.io import read_image
 
         root = Path(skimage.__file__).parent / "data"
         files = SKIMAGE_COLOUR + (SKIMAGE_GRAY_ONLY if self.gray else ())

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-
-import torch
+from typing import TYPE_CHECKING
 
 from restore_core import DENOISING, Degradation, DegradationInfo, Degraded, hookimpl
+
+if TYPE_CHECKING:
+    import torch
 
 
 class GaussianNoise(Degradation):
@@ -24,6 +26,8 @@ class GaussianNoise(Degradation):
 
     def degrade(self, clean: torch.Tensor, generators: Sequence[torch.Generator]) -> Degraded:
         """Add noise drawn image by image from that image's generator."""
+        import torch
+
         if len(generators) != clean.shape[0]:
             raise ValueError(f"{clean.shape[0]} images but {len(generators)} generators")
         noise = torch.stack(
@@ -51,6 +55,8 @@ class BlindGaussianNoise(Degradation):
 
     def degrade(self, clean: torch.Tensor, generators: Sequence[torch.Generator]) -> Degraded:
         """Draw each image's sigma, then its noise, from that image's generator."""
+        import torch
+
         if len(generators) != clean.shape[0]:
             raise ValueError(f"{clean.shape[0]} images but {len(generators)} generators")
         noisy = []

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import torch
+from typing import TYPE_CHECKING
 
 from restore_core import DENOISING, DegradationInfo, Restorer, hookimpl
+
+if TYPE_CHECKING:
+    import torch
 
 
 class Identity(Restorer):

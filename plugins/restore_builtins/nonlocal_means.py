@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import numpy as np
-import torch
-from skimage.restoration import denoise_nl_means
+from typing import TYPE_CHECKING
 
 from restore_core import DENOISING, DegradationInfo, Restorer, hookimpl
+
+if TYPE_CHECKING:
+    import torch
 
 
 class NonLocalMeans(Restorer):
@@ -32,6 +33,10 @@ class NonLocalMeans(Restorer):
 
     def restore(self, degraded: torch.Tensor, info: DegradationInfo) -> torch.Tensor:
         """Denoise each image of the batch independently."""
+        import numpy as np
+        import torch
+        from skimage.restoration import denoise_nl_means
+
         sigma = float(info.sigma or 0) / 255.0
         out = []
         for image in degraded.detach().cpu().double().numpy():

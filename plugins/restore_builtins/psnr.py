@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-import torch
+from typing import TYPE_CHECKING
 
 from restore_core import DegradationInfo, Metric, hookimpl
 from restore_core.components.metric_protocol import Channel, checked_options, psnr, resolve, scoring_view
+
+if TYPE_CHECKING:
+    import torch
 
 
 class PSNR(Metric):

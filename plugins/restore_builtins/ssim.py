@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import torch
-from skimage.metrics import structural_similarity
+from typing import TYPE_CHECKING
 
 from restore_core import DegradationInfo, Metric, hookimpl
 from restore_core.components.metric_protocol import Channel, checked_options, resolve, scoring_view
+
+if TYPE_CHECKING:
+    import torch
 
 
 class SSIM(Metric):
@@ -22,6 +24,9 @@ class SSIM(Metric):
         self, restored: torch.Tensor, target: torch.Tensor, info: DegradationInfo
     ) -> torch.Tensor:
         """Return the mean SSIM of each image (colour: averaged over channels)."""
+        import torch
+        from skimage.metrics import structural_similarity
+
         channel, crop = resolve(self.channel, self.crop, info)
         a, b = scoring_view(restored, target, channel, crop)
         scores = []

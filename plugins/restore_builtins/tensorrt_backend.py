@@ -6,25 +6,44 @@ import itself can raise OSError or RuntimeError, and that must make the backend 
 the reason, never crash the tool. Following torch-tensorrt's documentation for the dynamo path,
 half precision comes from the module and its inputs being half (explicit typing), not from
 `enabled_precisions`, and BatchNorm is folded into the convolutions before export.
+
+torch itself is imported only where it is needed, too: `unavailable()` first asks whether
+torch-tensorrt is installed at all (a look-up, no import), so listing backends on a machine
+without it costs no torch import; only then does it ask torch about CUDA.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import inspect
 import json
-import os
+import sys
 import warnings
 from pathlib import Path
-
-import torch
-from torch import nn
+from typing import TYPE_CHECKING
 
 from restore_core import hookimpl
-from restore_core.components.backends import DTYPES, Backend, Precision, Runner, ShapeRange, fold_batchnorm
+from restore_core.components.backends import Backend, Precision, Runner, ShapeRange, fold_batchnorm, torch_dtype
+from restore_core.system import settings
 from restore_core.system.atomic_files import atomic_path
 
-CACHE_ENV = "RESTORE_TRT_CACHE"
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+CACHE_ENV = settings.TRT_CACHE_ENV
+INSTALL_HINT = "install it with `pip install restore-framework[tensorrt]` on a CUDA machine"
+
+
+def torch_tensorrt_installed() -> bool:
+    """True when torch_tensorrt can be found (or is already imported), without importing it."""
+    if "torch_tensorrt" in sys.modules:
+        return True
+    try:
+        return importlib.util.find_spec("torch_tensorrt") is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def import_torch_tensorrt():
@@ -33,7 +52,7 @@ def import_torch_tensorrt():
         import torch_tensorrt
     except (ImportError, OSError, RuntimeError) as exc:
         raise ImportError(f"torch-tensorrt cannot be imported ({type(exc).__name__}: {exc}); "
-                          "install it with `pip install restore-framework[tensorrt]` on a CUDA machine") from None
+                          f"{INSTALL_HINT}") from None
     return torch_tensorrt
 
 
@@ -60,12 +79,7 @@ def cache_key(module: nn.Module, shapes: ShapeRange, precision: str, versions: d
 
 def cache_dir() -> Path:
     """Where compiled programs are kept: RESTORE_TRT_CACHE, else the platform cache folder."""
-    value = os.environ.get(CACHE_ENV)
-    if value:
-        return Path(value).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("restore")) / "tensorrt"
+    return settings.tensorrt_cache_dir()
 
 
 class TensorRTBackend(Backend):
@@ -81,13 +95,19 @@ class TensorRTBackend(Backend):
 
     def target_device(self) -> torch.device:
         """TensorRT runs on the current CUDA device."""
+        import torch
+
         return torch.device("cuda")
 
     def unavailable(self) -> str | None:
-        """Say why TensorRT cannot run: no CUDA, torch-tensorrt missing or built for another torch."""
+        """Say why TensorRT cannot run: torch-tensorrt missing, no CUDA, or built for another torch."""
         reason = super().unavailable()
         if reason:
             return reason
+        if not torch_tensorrt_installed():
+            return f"torch-tensorrt is not installed; {INSTALL_HINT}"
+        import torch
+
         if not torch.cuda.is_available():
             return "no CUDA device (TensorRT needs an NVIDIA GPU)"
         try:
@@ -98,9 +118,11 @@ class TensorRTBackend(Backend):
 
     def prepare(self, module: nn.Module, shapes: ShapeRange) -> Runner:
         """Compile (or load from the cache) a TensorRT program for `shapes`."""
+        import torch
+
         self.check()
         trt = import_torch_tensorrt()
-        dtype = DTYPES[self.precision]
+        dtype = torch_dtype(self.precision)
         device = self.target_device()
         net = fold_batchnorm(module).to(device=device, dtype=dtype)
         versions = {"torch": torch.__version__, "torch_tensorrt": trt.__version__,

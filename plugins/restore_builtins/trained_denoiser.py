@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-import torch
-from torch import nn
+from typing import TYPE_CHECKING
 
 from restore_core import DENOISING, DegradationInfo, Degraded
 from restore_core.components.network_restorer import NetworkRestorer
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
 
 
 class TrainedDenoiser(NetworkRestorer):

@@ -5,87 +5,19 @@ Each level halves the resolution and doubles the width, so a 3x3 convolution cos
 input pixel at every level while seeing twice as far: with `levels=3` the network sees about 90
 pixels in every direction for half the multiply-adds per pixel of DnCNN-17 (which sees 17).
 Residual blocks without BatchNorm and bias-free convolutions follow DRUNet (Zhang et al., 2021),
-whose bias-free design keeps a denoiser well-behaved across noise levels.
+whose bias-free design keeps a denoiser well-behaved across noise levels. The network itself lives
+in `restore_builtins.unet_network`, imported when one is built.
 """
 
 from __future__ import annotations
 
-import torch
-import torch.nn.functional as F
-from torch import nn
+from typing import TYPE_CHECKING
 
 from restore_builtins.trained_denoiser import TrainedDenoiser
 from restore_core import DegradationInfo, hookimpl
 
-
-class ResidualBlock(nn.Module):
-    """conv-ReLU-conv with an identity skip."""
-
-    def __init__(self, features: int) -> None:
-        super().__init__()
-        self.conv1 = nn.Conv2d(features, features, 3, padding=1, bias=False)
-        self.conv2 = nn.Conv2d(features, features, 3, padding=1, bias=False)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Return `x` plus the block's correction."""
-        return x + self.conv2(F.relu(self.conv1(x)))
-
-
-class UNetNetwork(nn.Module):
-    """Head conv, `levels` x (blocks, stride-2 down), bottleneck blocks, mirrored up path, tail conv."""
-
-    def __init__(self, channels: int, features: int, levels: int, blocks: int) -> None:
-        super().__init__()
-        widths = [features * 2**i for i in range(levels + 1)]
-        self.levels = levels
-        self.head = nn.Conv2d(channels, features, 3, padding=1, bias=False)
-        self.encoders = nn.ModuleList(
-            nn.Sequential(*[ResidualBlock(widths[i]) for _ in range(blocks)]) for i in range(levels))
-        self.downs = nn.ModuleList(
-            nn.Conv2d(widths[i], widths[i + 1], 2, stride=2, bias=False) for i in range(levels))
-        self.bottleneck = nn.Sequential(*[ResidualBlock(widths[levels]) for _ in range(blocks)])
-        self.ups = nn.ModuleList(
-            nn.ConvTranspose2d(widths[i + 1], widths[i], 2, stride=2, bias=False) for i in range(levels))
-        self.decoders = nn.ModuleList(
-            nn.Sequential(*[ResidualBlock(widths[i]) for _ in range(blocks)]) for i in range(levels))
-        self.tail = nn.Conv2d(features, channels, 3, padding=1, bias=False)
-        for m in self.modules():
-            if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
-                nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
-        with torch.no_grad():
-            # residual blocks start near the identity and the predicted noise near zero, so the
-            # untrained network is already the identity map rather than a large random residual
-            for m in self.modules():
-                if isinstance(m, ResidualBlock):
-                    m.conv2.weight.mul_(0.1)
-            self.tail.weight.mul_(0.1)
-        self.size_multiple = 2**levels
-        # tiling needs a bound on how far an output pixel sees: a 3x3 conv at level i reaches one
-        # pixel of that level, 2**i input pixels (4 * blocks of them per level, both paths); each
-        # down and up step at most one pixel of the coarser level; the alignment grid one cell
-        per_level = [4 * blocks * 2**i + 2 * 2 ** (i + 1) for i in range(levels)]
-        self.receptive_radius = 2 + sum(per_level) + 2 * blocks * 2**levels + self.size_multiple
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Return `x` minus the predicted noise; any height and width (padded to the grid inside)."""
-        h, w = x.shape[-2:]
-        m = self.size_multiple
-        pad_h, pad_w = -h % m, -w % m
-        y = x
-        if pad_h or pad_w:
-            mode = "reflect" if pad_h < h and pad_w < w else "replicate"
-            y = F.pad(x, (0, pad_w, 0, pad_h), mode=mode)
-        y = self.head(y)
-        skips = []
-        for encode, down in zip(self.encoders, self.downs, strict=True):
-            y = encode(y)
-            skips.append(y)
-            y = down(y)
-        y = self.bottleneck(y)
-        for i in reversed(range(self.levels)):
-            y = self.decoders[i](self.ups[i](y) + skips[i])
-        noise = self.tail(y)[..., :h, :w]
-        return x - noise
+if TYPE_CHECKING:
+    from torch import nn
 
 
 class UNetDenoiser(TrainedDenoiser):
@@ -106,6 +38,8 @@ class UNetDenoiser(TrainedDenoiser):
 
     def build_network(self, channels: int) -> nn.Module:
         """Return a freshly initialised U-Net."""
+        from restore_builtins.unet_network import UNetNetwork
+
         return UNetNetwork(channels, self.features, self.levels, self.blocks)
 
     def weights_key(self, info: DegradationInfo, channels: int) -> str:

@@ -2,29 +2,92 @@
 
 Every RestoreError becomes one line on standard error and exit code 1 (2 for usage errors);
 no traceback reaches a user unless RESTORE_DEBUG=1 is set.
+
+Command modules load lazily: `restore run` imports `restore_core.cli.run` and nothing of `bench`
+or `train`, and `restore --version` and `restore --help` import no command module at all, so none
+of them pays torch's start-up (about a second). `--help` takes each command's one-line help from
+COMMANDS; tests/cli/test_startup.py checks that table against the commands themselves.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 import warnings
 from collections.abc import Sequence
+from importlib import import_module
 from typing import Any
 
 import click
 
 import restore_core
 from restore_core.errors import RestoreError
+from restore_core.system import settings
+
+#: command name -> ("module:attribute" under restore_core.cli, the first paragraph of its help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "bench": ("bench:bench",
+              "Score every restorer x degradation x dataset (x backend) combination; store and print it."),
+    "datasets": ("catalogue:datasets",
+                 "Show every dataset: local (under RESTORE_DATA), cached, downloadable or missing."),
+    "list": ("catalogue:list_components",
+             "List degradations, restorers, metrics, datasets and backends with the plugin each comes from."),
+    "models": ("catalogue:models", "List the trained weights plugins ship, with what their model cards record."),
+    "plugin": ("plugin:plugin", "Make plugins: `restore plugin new NAME`."),
+    "plugins": ("catalogue:plugins", "List plugins: distribution, version, hooks, and why a plugin failed."),
+    "run": ("run:run", "Restore images (files or folders) and write PNGs."),
+    "show": ("catalogue:show",
+             "Show one component: kind, plugin, task, channels and its parameters with types and defaults."),
+    "train": ("train:train", "Train a restorer's network; keep the best weights by validation PSNR."),
+}
 
 
 class RestoreGroup(click.Group):
-    """The command group; its `main` turns every expected error into one line and an exit code."""
+    """The command group; its `main` turns every expected error into one line and an exit code.
+
+    Commands are looked up in COMMANDS and imported on first use; a command added with
+    `add_command` is served as click's own groups serve it.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # kept apart from `self.commands`: sphinx-click documents `commands` when it is not empty,
+        # and it must list every command, not only those a test happened to load first
+        self._loaded: dict[str, click.Command] = {}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """Every command name, sorted, without importing any command module."""
+        return sorted({*COMMANDS, *self.commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """The command `cmd_name`, importing its module the first time it is asked for."""
+        if cmd_name in self.commands:
+            return self.commands[cmd_name]
+        if cmd_name not in COMMANDS:
+            return None
+        if cmd_name not in self._loaded:
+            module, _, attribute = COMMANDS[cmd_name][0].partition(":")
+            self._loaded[cmd_name] = getattr(import_module(f"restore_core.cli.{module}"), attribute)
+        return self._loaded[cmd_name]
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """List every command with its one-line help from COMMANDS, importing no command module."""
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max(map(len, names))
+        rows = []
+        for name in names:
+            if name in self.commands:
+                if not self.commands[name].hidden:
+                    rows.append((name, self.commands[name].get_short_help_str(limit)))
+            else:
+                # a stand-in command shortens the help line exactly as the real one would
+                rows.append((name, click.Command(name, help=COMMANDS[name][1]).get_short_help_str(limit)))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
              **extra: Any) -> Any:
         """Run a command; never show a traceback unless RESTORE_DEBUG=1."""
-        debug = os.environ.get("RESTORE_DEBUG") == "1"
+        debug = settings.debug()
         previous = warnings.showwarning
         warnings.showwarning = _one_line_warning
         try:
@@ -66,19 +129,6 @@ def _one_line_warning(message: Warning | str, category: type[Warning], filename:
 def cli() -> None:
     """restore: benchmark, run and train image restorers; every component is a plugin."""
 
-
-def _add_commands() -> None:
-    from restore_core.cli.bench import bench
-    from restore_core.cli.catalogue import datasets, list_components, models, plugins
-    from restore_core.cli.plugin import plugin
-    from restore_core.cli.run import run
-    from restore_core.cli.train import train
-
-    for command in (bench, list_components, datasets, models, plugin, plugins, run, train):
-        cli.add_command(command)
-
-
-_add_commands()
 
 # ---------------------------------------------------------------------------------------- entry
 

@@ -1,4 +1,10 @@
-"""`restore list`, `restore datasets`, `restore models`, `restore plugins`: what is installed."""
+"""`restore list`, `restore show`, `restore datasets`, `restore models`, `restore plugins`: what is installed.
+
+Listing loads plugins and reads their registrations; it never imports torch itself (the heavy
+imports of `models` and `datasets` sit inside those commands), so `restore list` and `restore
+plugins` start as fast as the installed plugins allow. `show` renders
+`restore_core.plugins.describe`, which introspects without building anything.
+"""
 
 from __future__ import annotations
 
@@ -11,17 +17,19 @@ from rich.table import Table
 from rich.text import Text
 
 from restore_core.cli.context import fmt_number, host_of, wide_console
+from restore_core.plugins.describe import ComponentDescription, describe_parameters, find, spec_value
 
 
 @click.command("list")
+@click.option("-v", "--verbose", is_flag=True, help="Add each component's parameters with types and defaults.")
 @click.pass_context
-def list_components(ctx: click.Context) -> None:
+def list_components(ctx: click.Context, verbose: bool) -> None:
     """List degradations, restorers, metrics, datasets and backends with the plugin each comes from."""
     host = host_of(ctx)
     console = wide_console()
     for kind in ("degradation", "restorer", "metric", "dataset", "backend"):
         table = Table(title=f"{kind}s", title_justify="left")
-        for col in ("name", "also", "description", "plugin"):
+        for col in ("name", "also", "description", "plugin", *(("parameters",) if verbose else ())):
             table.add_column(col)
         for reg in host.registry(kind):
             also = [*reg.aliases]
@@ -33,10 +41,67 @@ def list_components(ctx: click.Context) -> None:
                 reason = host.registry("backend").build(reg.name).unavailable()
                 description.append(f" (unavailable: {reason})" if reason else " (available)",
                                    style="red" if reason else "green")
-            table.add_row(Text(reg.name), Text(", ".join(also)), description, Text(reg.plugin))
+            params = [Text(", ".join(p.compact() for p in describe_parameters(reg.factory)))] if verbose else []
+            table.add_row(Text(reg.name), Text(", ".join(also)), description, Text(reg.plugin), *params)
         if kind == "dataset":
-            table.add_row("PATH", "", "any folder of PNG, JPEG, BMP or TIFF images", "")
+            table.add_row("PATH", "", "any folder of PNG, JPEG, BMP or TIFF images", "", *([""] if verbose else []))
         console.print(table)
+
+
+@click.command()
+@click.argument("name")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.pass_context
+def show(ctx: click.Context, name: str, fmt: str) -> None:
+    """Show one component: kind, plugin, task, channels and its parameters with types and defaults.
+
+    NAME is a registered name, an alias or a shorthand (`gaussian25`); a name several kinds use
+    shows each, and `KIND/NAME` (`restorer/dncnn`) picks one.
+    """
+    found = find(host_of(ctx), name)
+    if fmt == "json":
+        click.echo(json.dumps([d.to_dict() for d in found], indent=2))
+        return
+    console = wide_console()
+    for i, d in enumerate(found):
+        if i:
+            console.print()
+        fields = Table.grid(padding=(0, 2))
+        fields.add_column(style="bold")
+        fields.add_column()
+        source = f"{d.plugin} ({d.distribution} {d.version})" if d.distribution else d.plugin
+        rows = [("kind", d.kind), ("name", d.name), ("aliases", ", ".join(d.aliases) or "-"),
+                ("shorthand", _shorthand(d)),
+                ("description", d.description or "-"), ("plugin", source)]
+        if d.tasks:
+            rows.append(("tasks" if d.kind == "restorer" else "task", ", ".join(d.tasks)))
+        if d.channels:
+            rows.append(("channels", ", ".join(map(str, d.channels))))
+        if d.higher_is_better is not None:
+            rows.append(("direction", "higher is better" if d.higher_is_better else "lower is better"))
+            rows.append(("unit", d.unit or "-"))
+        for key, value in rows:
+            fields.add_row(key, Text(value))  # Text: plugin text is never read as rich markup
+        console.print(fields)
+        params = Table(title=f"parameters of {d.qualified_name}", title_justify="left")
+        for col in ("parameter", "type", "default", "allowed values"):
+            params.add_column(col)
+        for p in d.parameters:
+            default = "(required)" if p.required else spec_value(p.default)
+            params.add_row(Text(p.name), Text(p.type or "-"), Text(default), Text(", ".join(p.choices) or "-"))
+        if d.parameters:
+            console.print(params)
+        else:
+            console.print(f"{d.qualified_name} takes no parameters")
+
+
+def _shorthand(d: ComponentDescription) -> str:
+    """`gaussian<sigma>: gaussian25 is gaussian:sigma=25`, with the parameter's default as the example."""
+    if not d.shorthand:
+        return "-"
+    default = next((p.default for p in d.parameters if p.name == d.shorthand and not p.required), None)
+    example = spec_value(default) if isinstance(default, (int, float)) and not isinstance(default, bool) else "2"
+    return f"{d.name}<{d.shorthand}>: {d.name}{example} is {d.name}:{d.shorthand}={example}"
 
 
 @click.command()

@@ -4,6 +4,10 @@ that runs it.
 A backend's `prepare` returns a `Runner`: a callable from a float32 (N, C, H, W) CPU tensor to a
 float32 CPU tensor, whatever device and precision it uses inside, so restorers call it exactly as
 they would call their module. Backends register through the `register_backends` hook.
+
+torch is imported inside the functions that compute, never at module level: registering and
+listing backends (`restore list`) must not pay torch's start-up. A backend's `unavailable()`
+should likewise answer what it can without torch (a package that is not installed).
 """
 
 from __future__ import annotations
@@ -13,21 +17,25 @@ import itertools
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar, Literal
-
-import torch
-from torch import nn
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from restore_core.components.interfaces import Component
-from restore_core.errors import RestoreError
+from restore_core.errors import BackendUnavailableError
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
 
 Precision = Literal["fp32", "fp16", "bf16"]
-Runner = Callable[[torch.Tensor], torch.Tensor]
-DTYPES: dict[str, torch.dtype] = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+PRECISIONS: tuple[str, ...] = ("fp32", "fp16", "bf16")
+Runner = Callable[["torch.Tensor"], "torch.Tensor"]
 
 
-class BackendUnavailableError(RestoreError):
-    """A backend cannot run on this machine (no CUDA, a package missing); the message says why."""
+def torch_dtype(precision: str) -> torch.dtype:
+    """Return the torch dtype of a precision name: fp32, fp16 or bf16."""
+    import torch
+
+    return {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[precision]
 
 
 @dataclass(frozen=True)
@@ -66,7 +74,7 @@ class Backend(Component, ABC):
     priority: ClassVar[int] = 0
 
     def __init__(self, precision: Precision = "fp32") -> None:
-        if precision not in DTYPES:
+        if precision not in PRECISIONS:
             raise ValueError(f"precision must be fp32, fp16 or bf16, got {precision!r}")
         self.precision = precision
 
@@ -84,6 +92,8 @@ class Backend(Component, ABC):
 
     def target_device(self) -> torch.device:
         """Return the device the backend computes on (memory budgets for tiling are taken there)."""
+        import torch
+
         return torch.device("cpu")
 
     @abstractmethod
@@ -94,6 +104,9 @@ class Backend(Component, ABC):
 def fold_batchnorm(module: nn.Module) -> nn.Module:
     """Return an eval-mode copy of `module` with every Conv2d -> BatchNorm2d pair inside an
     nn.Sequential folded into one convolution (the BatchNorm becomes an identity)."""
+    import torch
+    from torch import nn
+
     folded = copy.deepcopy(module).eval()
     for parent in folded.modules():
         if not isinstance(parent, nn.Sequential):
@@ -109,9 +122,13 @@ def fold_batchnorm(module: nn.Module) -> nn.Module:
 
 def count_batchnorms(module: nn.Module) -> int:
     """Return how many BatchNorm2d layers `module` holds."""
+    from torch import nn
+
     return sum(isinstance(m, nn.BatchNorm2d) for m in module.modules())
 
 
 def default_device() -> torch.device:
     """Return cuda when a CUDA device is usable, else cpu."""
+    import torch
+
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")

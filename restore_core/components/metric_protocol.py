@@ -2,16 +2,19 @@
 
 `auto` follows each task's published convention: denoising scores every channel with no border
 crop; super-resolution scores BT.601 Y (as MATLAB's rgb2ycbcr) with `scale` pixels cropped.
+
+Metric plugins import the options and checks from here when they register, so torch loads only
+inside the functions that compute.
 """
 
 from __future__ import annotations
 
-from typing import Literal
-
-import torch
+from typing import TYPE_CHECKING, Literal
 
 from restore_core.components.interfaces import SUPER_RESOLUTION, DegradationInfo
-from restore_core.imaging.colour import luma
+
+if TYPE_CHECKING:
+    import torch
 
 Channel = Literal["auto", "rgb", "y"]
 
@@ -41,6 +44,8 @@ def scoring_view(
         raise ValueError(f"restored {tuple(restored.shape)} and target {tuple(target.shape)} differ")
     a, b = restored.double(), target.double()
     if channel == "y":
+        from restore_core.imaging.colour import luma
+
         a, b = luma(a), luma(b)
     if crop > 0:
         if min(a.shape[-2:]) <= 2 * crop:
@@ -51,5 +56,7 @@ def scoring_view(
 
 def psnr(restored: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Return PSNR in dB (peak 1) per image of two (N, C, H, W) batches, in float64."""
+    import torch
+
     mse = ((restored.double() - target.double()) ** 2).flatten(1).mean(dim=1)
     return 10.0 * torch.log10(1.0 / mse)

@@ -1,19 +1,23 @@
-"""Restorers backed by a torch network: weight lookup, caching and inference conventions."""
+"""Restorers backed by a torch network: weight lookup, caching and inference conventions.
+
+Importing this module (as every network plugin does to subclass NetworkRestorer) does not import
+torch, the tiling code or safetensors: they load when a network is built, run or read, so that
+registering and listing restorers stays cheap.
+"""
 
 from __future__ import annotations
 
 from abc import abstractmethod
 from importlib import resources
 from pathlib import Path
-from typing import ClassVar, Literal
-
-import torch
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from restore_core.components.backends import Backend, Runner, ShapeRange
 from restore_core.components.interfaces import DegradationInfo, TrainableRestorer
 from restore_core.errors import UsageError, WeightsNotFoundError
-from restore_core.imaging.tiling import BLEND, auto_tile, receptive_radius, run_tiled, size_multiple
-from restore_core.train.weights import WeightsError, load_weights, read_metadata
+
+if TYPE_CHECKING:
+    import torch
 
 Tile = int | Literal["auto"] | None
 
@@ -25,6 +29,8 @@ class InferenceRunner:
     """
 
     def __init__(self, network: torch.nn.Module, backend: Backend | None, tile: Tile) -> None:
+        from restore_core.imaging.tiling import BLEND, receptive_radius
+
         self.network = network
         self.backend = backend
         self.tile = tile
@@ -38,6 +44,8 @@ class InferenceRunner:
         self._prepared: list[tuple[ShapeRange, Runner]] = []
 
     def _default(self, x: torch.Tensor) -> torch.Tensor:
+        import torch
+
         with torch.inference_mode():
             return self.network(x.contiguous(memory_format=torch.channels_last))
 
@@ -56,12 +64,18 @@ class InferenceRunner:
     def tile_for(self, shape: tuple[int, ...]) -> int | None:
         """Return the tile side used for an input of `shape` (None: untiled)."""
         if self.tile == "auto":
+            import torch
+
+            from restore_core.imaging.tiling import auto_tile
+
             device = self.backend.target_device() if self.backend is not None else torch.device("cpu")
             return auto_tile(self.network, shape, device)
         return self.tile or None
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         """Run the network on `x`, tiling when it is larger than the tile."""
+        from restore_core.imaging.tiling import BLEND, run_tiled, size_multiple
+
         tile = self.tile_for(tuple(x.shape))
         if tile is None or (x.shape[-2] <= tile and x.shape[-1] <= tile):
             return self._runner(tuple(x.shape))(x)
@@ -109,6 +123,8 @@ class NetworkRestorer(TrainableRestorer):
 
         `sample` is a batch of training inputs, for subclasses that must calibrate what they add.
         """
+        from restore_core.train.weights import WeightsError
+
         try:
             network.load_state_dict(state, strict=True)
         except RuntimeError as exc:
@@ -126,6 +142,8 @@ class NetworkRestorer(TrainableRestorer):
 
     def prepare(self, info: DegradationInfo, channels: int) -> None:
         """Load (once) the network for `info` and `channels`."""
+        from restore_core.train.weights import WeightsError, load_weights, read_metadata
+
         key = self.weights_key(info, channels)
         if key in self._networks:
             return
@@ -148,6 +166,8 @@ class NetworkRestorer(TrainableRestorer):
 
     def load_network(self, network: torch.nn.Module, info: DegradationInfo, channels: int) -> None:
         """Use `network` for `info` and `channels` from now on."""
+        import torch
+
         network.eval()
         key = self.weights_key(info, channels)
         self._networks[key] = network.to(memory_format=torch.channels_last)
@@ -155,6 +175,8 @@ class NetworkRestorer(TrainableRestorer):
 
     def restore(self, degraded: torch.Tensor, info: DegradationInfo) -> torch.Tensor:
         """Restore with the network for this configuration; output clipped to [0, 1]."""
+        import torch
+
         channels = degraded.shape[1]
         self.prepare(info, channels)
         key = self.weights_key(info, channels)

@@ -3,15 +3,20 @@
 Written only against restore's public API (`restore_core`): the interfaces, the hook marker and
 the task names. BM3D itself comes from the `bm3d` package (Makinen, Azzari, Foi), whose licence
 applies to it.
+
+torch, numpy and bm3d are imported inside the methods that compute, not at the top: restore loads
+every plugin to list its components, and a plugin that imports torch at import time makes
+`restore --help`, `restore list` and `restore plugins` wait about a second for it.
 """
 
 from __future__ import annotations
 
-import numpy as np
-import torch
-import torch.nn.functional as F
+from typing import TYPE_CHECKING
 
 from restore_core import DENOISING, DegradationInfo, Metric, Restorer, hookimpl
+
+if TYPE_CHECKING:  # annotations only; postponed by the __future__ import above
+    import torch
 
 _PROFILES = {"np": "BM3DProfile", "refilter": "BM3DProfileRefilter", "vn": "BM3DProfileVN",
              "high": "BM3DProfileHigh", "deb": "BM3DProfileDeb"}
@@ -42,6 +47,8 @@ class BM3D(Restorer):
     def restore(self, degraded: torch.Tensor, info: DegradationInfo) -> torch.Tensor:
         """Denoise every image of the batch."""
         import bm3d
+        import numpy as np
+        import torch
 
         sigma = float(info.sigma or 0) / 255.0
         profile = getattr(bm3d, _PROFILES[self.profile])()
@@ -65,6 +72,9 @@ class GMSD(Metric):
 
     def measure(self, restored: torch.Tensor, target: torch.Tensor, info: DegradationInfo) -> torch.Tensor:
         """Return the standard deviation of the gradient-magnitude similarity map, per image."""
+        import torch
+        import torch.nn.functional as F
+
         c = 0.0026  # the paper's constant for images on [0, 1]
         luma = torch.tensor([0.299, 0.587, 0.114], dtype=torch.float64).view(1, 3, 1, 1)
 

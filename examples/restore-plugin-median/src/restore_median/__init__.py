@@ -1,11 +1,17 @@
-"""A third-party restore plugin: a k x k median filter, the oldest classical denoiser."""
+"""A third-party restore plugin: a k x k median filter, the oldest classical denoiser.
+
+torch is imported inside `restore`, not at the top: restore imports every plugin to list what it
+registers, and `restore list` should not wait for torch.
+"""
 
 from __future__ import annotations
 
-import torch
-import torch.nn.functional as F
+from typing import TYPE_CHECKING
 
 from restore_core import DENOISING, DegradationInfo, Restorer, hookimpl
+
+if TYPE_CHECKING:  # annotations only; postponed by the __future__ import above
+    import torch
 
 
 class MedianFilter(Restorer):
@@ -22,6 +28,8 @@ class MedianFilter(Restorer):
 
     def restore(self, degraded: torch.Tensor, info: DegradationInfo) -> torch.Tensor:
         """Return the median-filtered batch, clipped to [0, 1]."""
+        import torch.nn.functional as F
+
         n, c, h, w = degraded.shape
         r = self.size // 2
         padded = F.pad(degraded.clamp(0, 1), (r, r, r, r), mode="reflect")
