@@ -10,7 +10,8 @@ A named set (`PublicDataset`) is found, in this order:
 
 Every file of a named set is checked against its recorded checksum before it is first used in a
 process; a mismatch is an error naming the file. Sets register through the `register_datasets`
-hook like any other component.
+hook like any other component, so this module imports neither torch nor the image readers at
+module level: registering and listing sets must stay cheap.
 """
 
 from __future__ import annotations
@@ -22,21 +23,19 @@ import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
-from typing import Literal
-
-import numpy as np
-import torch
+from typing import TYPE_CHECKING, Literal
 
 from restore_core.errors import DatasetError, UnknownNameError
-from restore_core.imaging.io import list_images, read_image, to_tensor
 from restore_core.plugins.registry import Registry
+
+if TYPE_CHECKING:
+    import torch
+from restore_core.system import settings
 
 Mode = Literal["auto", "gray", "rgb"]
 CropAt = Literal["centre", "corner"]
 DEFAULT_DATASET = "skimage"
-DATA_ENV = "RESTORE_DATA"
-CACHE_ENV = "RESTORE_CACHE"
-OFFLINE_ENV = "RESTORE_OFFLINE"
+DATA_ENV, CACHE_ENV, OFFLINE_ENV = settings.DATA_ENV, settings.CACHE_ENV, settings.OFFLINE_ENV
 
 
 @dataclass(frozen=True)
@@ -94,6 +93,8 @@ def crop_image(image: torch.Tensor, size: int | None, at: CropAt = "centre") -> 
 
 def _file_loader(path: Path, checksum: str | None = None) -> Callable[[Mode], torch.Tensor]:
     def load(mode: Mode) -> torch.Tensor:
+        from restore_core.imaging.io import read_image
+
         if checksum is not None:
             verify_file(path, checksum)
         return read_image(path, mode=mode)
@@ -108,6 +109,8 @@ def is_idx_file(path: Path) -> bool:
 
 def folder_dataset(path: str | os.PathLike[str]) -> Dataset:
     """Return every image in a folder, a single image file, or the images of an IDX file (MNIST format)."""
+    from restore_core.imaging.io import list_images
+
     p = Path(path).expanduser()
     if p.is_file():
         if is_idx_file(p):
@@ -160,18 +163,12 @@ def verify_file(path: Path, checksum: str) -> None:
 
 def data_root() -> Path | None:
     """Return the local data root named by RESTORE_DATA, if set."""
-    value = os.environ.get(DATA_ENV)
-    return Path(value).expanduser() if value else None
+    return settings.data_root()
 
 
 def cache_root() -> Path:
     """Return the folder downloaded sets are kept in (RESTORE_CACHE or the platform cache)."""
-    value = os.environ.get(CACHE_ENV)
-    if value:
-        return Path(value).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("restore")) / "datasets"
+    return settings.cache_dir()
 
 
 @dataclass(frozen=True)
@@ -250,7 +247,7 @@ class PublicDataset:
         if self.download_url is None or not self.verifiable:
             raise DatasetError(f"dataset {self.name!r} is not available locally ({found.detail}) and has no "
                                f"verified download; {hint}")
-        if os.environ.get(OFFLINE_ENV) == "1":
+        if settings.offline():
             raise DatasetError(f"dataset {self.name!r} is not available locally and {OFFLINE_ENV}=1; {hint}")
         downloads = [self.archive] if self.archive else list(self.files.items())
         where = target.parent / f".{target.name}.archive" if self.archive else target
@@ -308,7 +305,10 @@ def _idx_dataset(entry: PublicDataset, folder: Path) -> Dataset:
 def idx_dataset(path: Path, name: str, description: str, mode: Mode = "gray",
                 expected: int | None = None) -> Dataset:
     """The images of an IDX file (uint8, N x H x W), gray; named by their index."""
+    import numpy as np
+
     from restore_core.imaging.idx import read_idx
+    from restore_core.imaging.io import to_tensor
 
     images = read_idx(path)
     if images.ndim != 3 or images.dtype != np.uint8:

@@ -14,17 +14,13 @@ from pathlib import Path
 
 import numpy as np
 
-from restore_core.errors import DatasetError
+from restore_core.errors import IDXError
 from restore_core.system.atomic_files import atomic_output
 
 _TYPES = {0x08: np.dtype("u1"), 0x09: np.dtype("i1"), 0x0B: np.dtype(">i2"), 0x0C: np.dtype(">i4"),
           0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
 _CODES = {dtype.newbyteorder(">") if dtype.itemsize > 1 else dtype: code for code, dtype in _TYPES.items()}
 _GZIP_MAGIC = b"\x1f\x8b"
-
-
-class IDXError(DatasetError):
-    """An IDX file is malformed or truncated."""
 
 
 def read_idx(path: str | os.PathLike[str]) -> np.ndarray:

@@ -32,21 +32,13 @@ import tifffile
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from restore_core.errors import RestoreError
+from restore_core.errors import ImageReadError, ImageWriteError
 from restore_core.system.atomic_files import atomic_output
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"})
 ReadMode = Literal["auto", "gray", "rgb"]
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float64)
 _EXIF_ORIENTATION = 0x0112
-
-
-class ImageReadError(RestoreError):
-    """An image file is missing, empty, truncated or not an image."""
-
-
-class ImageWriteError(RestoreError):
-    """An image cannot be written where it was asked for."""
 
 
 def read_image(path: str | os.PathLike[str], mode: ReadMode = "auto") -> torch.Tensor:

@@ -20,7 +20,7 @@ import torch
 from restore_core.components.interfaces import Degradation, DegradationInfo, TrainableRestorer
 from restore_core.components.metric_protocol import psnr, resolve, scoring_view
 from restore_core.components.network_restorer import NetworkRestorer
-from restore_core.errors import UsageError
+from restore_core.errors import TrainingError, UsageError
 from restore_core.system.atomic_files import atomic_path
 from restore_core.train.weights import read_state, save_weights
 
@@ -232,7 +232,7 @@ def train(
         optimizer.step()
         loss_value = loss.detach().item()
         if not math.isfinite(loss_value):
-            raise UsageError(f"training diverged at step {state['step']} (loss {loss_value}); lower --lr")
+            raise TrainingError(f"training diverged at step {state['step']} (loss {loss_value}); lower --lr")
         state["step"] += 1
         window_patches += x.shape[0]
         now = time.perf_counter()

@@ -11,13 +11,8 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
-from restore_core.errors import RestoreError
+from restore_core.errors import WeightsError
 from restore_core.system.atomic_files import atomic_path
-
-
-class WeightsError(RestoreError):
-    """A weights file is unreadable or was made for another configuration."""
-
 
 #: suffix of the per-slice scales stored beside an int8 tensor
 INT8_SCALE = ".int8_scale"

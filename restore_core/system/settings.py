@@ -1,0 +1,82 @@
+"""Every environment variable restore reads, read here and nowhere else.
+
+Invariants: a value is read when its function is called, never cached at import (tests and long
+sessions change the environment); a flag is on only when its variable is exactly `1`; an unset or
+empty path variable means the default; this module imports no torch, so `restore --version` stays fast.
+`VARIABLES` lists every variable with what it means: the table in docs/troubleshooting.md shows
+the same, and a test keeps the two together.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DATA_ENV = "RESTORE_DATA"
+CACHE_ENV = "RESTORE_CACHE"
+OFFLINE_ENV = "RESTORE_OFFLINE"
+RUNS_ENV = "RESTORE_RUNS"
+DEBUG_ENV = "RESTORE_DEBUG"
+STRICT_PLUGINS_ENV = "RESTORE_STRICT_PLUGINS"
+TRT_CACHE_ENV = "RESTORE_TRT_CACHE"
+
+#: variable -> what it means (the docs table shows the same)
+VARIABLES: dict[str, str] = {
+    DATA_ENV: "folder of local datasets, laid out as test/bsd68, train/bsd400, ...",
+    CACHE_ENV: "folder downloaded datasets are kept in (default: the platform cache folder)",
+    OFFLINE_ENV: "1: never download a dataset",
+    RUNS_ENV: "folder benchmark runs go to when --out is not given (default: restore-runs)",
+    DEBUG_ENV: "1: show the traceback of any failure instead of one line",
+    STRICT_PLUGINS_ENV: "1: a plugin that fails to load or register is an error, not a warning",
+    TRT_CACHE_ENV: "folder compiled TensorRT programs are kept in (default: the platform cache folder)",
+}
+
+
+def _path(name: str) -> Path | None:
+    value = os.environ.get(name)
+    return Path(value).expanduser() if value else None
+
+
+def _flag(name: str) -> bool:
+    return os.environ.get(name) == "1"
+
+
+def _platform_cache(sub: str) -> Path:
+    import platformdirs  # only when a default is needed
+
+    return Path(platformdirs.user_cache_dir("restore")) / sub
+
+
+def data_root() -> Path | None:
+    """RESTORE_DATA: the folder of local datasets (`test/bsd68`, `train/bsd400`, ...), or None when unset."""
+    return _path(DATA_ENV)
+
+
+def cache_dir() -> Path:
+    """RESTORE_CACHE: where downloaded datasets are kept, else the platform cache folder's `datasets`."""
+    return _path(CACHE_ENV) or _platform_cache("datasets")
+
+
+def offline() -> bool:
+    """RESTORE_OFFLINE=1: never download a dataset; a missing one is an error naming where to put it."""
+    return _flag(OFFLINE_ENV)
+
+
+def runs_root() -> Path:
+    """RESTORE_RUNS: the folder benchmark runs go to when no output folder is named, else `restore-runs`."""
+    return _path(RUNS_ENV) or Path("restore-runs")
+
+
+def debug() -> bool:
+    """RESTORE_DEBUG=1: let the command line show a failure's traceback instead of one line."""
+    return _flag(DEBUG_ENV)
+
+
+def strict_plugins() -> bool:
+    """RESTORE_STRICT_PLUGINS=1: a plugin that fails to load or register raises instead of warning."""
+    return _flag(STRICT_PLUGINS_ENV)
+
+
+def tensorrt_cache_dir() -> Path:
+    """RESTORE_TRT_CACHE: where compiled TensorRT programs are kept, else the platform cache's `tensorrt`."""
+    return _path(TRT_CACHE_ENV) or _platform_cache("tensorrt")
