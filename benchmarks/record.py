@@ -1,10 +1,12 @@
-"""Run one `restore bench` command and record its result under benchmarks/results/.
+"""Run one `restore bench` command through the Python API and record its result under benchmarks/results/.
 
     python benchmarks/record.py NAME -- bench -r dncnn,nlm,identity -d gaussian25 --dataset fashion-mnist-sample
 
-writes `benchmarks/results/NAME.json` (the rows `--format json` printed, with the command, the
-machine and the versions) and `NAME.md` (the same as a Markdown table), both atomically, so every
-figure quoted in the README or docs names the command that produced it.
+parses the bench options exactly as `restore bench` does, runs the plan with
+`restore_core.bench.runner.run_plan` in this process, and writes `benchmarks/results/NAME.json` (the
+rows `--format json` prints, with the command, the machine and the versions) and `NAME.md` (the same
+as a Markdown table, rendered by `restore_core.bench.tables`), both atomically, so every figure
+quoted in the README or docs names the command that produced it.
 """
 
 from __future__ import annotations
@@ -14,8 +16,6 @@ import datetime as dt
 import json
 import os
 import shlex
-import subprocess
-import sys
 from pathlib import Path
 
 from restore_core.system.atomic_files import atomic_write_text
@@ -25,38 +25,43 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def run_bench(args: list[str]) -> list[dict]:
-    """Run `restore <args> --format json` and return its rows."""
-    command = [sys.executable, "-m", "restore_core", *args, "--format", "json"]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise SystemExit(f"record: the command failed: {done.stderr.strip()}")
-    return json.loads(done.stdout)
+    """Run the `restore bench` arguments `args` (after `bench`) through the API; return its JSON rows."""
+    import click
+
+    from restore_core.bench.plan import BenchPlan
+    from restore_core.bench.runner import run_plan
+    from restore_core.cli.bench import bench
+    from restore_core.errors import RestoreError
+    from restore_core.plugins.specs import parse_tile
+
+    if args[:1] != ["bench"]:
+        raise SystemExit("record: the arguments must be a `bench` command: record.py NAME -- bench ...")
+    try:
+        with bench.make_context("bench", list(args[1:]), resilient_parsing=False) as ctx:
+            p = ctx.params
+
+            def given(name: str) -> object:
+                return p[name] if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE else None
+
+            plan = BenchPlan.from_options(p["suite"], restorers=p["restorers"], degradations=p["degradations"],
+                                          datasets=given("datasets"), metrics=given("metrics"),
+                                          backends=given("backends"), seed=given("seed"), limit=p["limit"],
+                                          crop=p["crop"], crop_at=p["crop_at"], tile=parse_tile(p["tile"]))
+            return run_plan(plan, p["out"], resume=p["resume"], jobs=p["jobs"]).rows()
+    except (RestoreError, click.ClickException) as exc:
+        message = exc.format_message() if isinstance(exc, click.ClickException) else str(exc)
+        raise SystemExit(f"record: the command failed: {message}") from None
 
 
 def markdown(rows: list[dict], metrics: list[str]) -> str:
-    """Render result rows as a Markdown table (input, output and gain per metric)."""
-    with_backend = any(row.get("backend") for row in rows)
-    head = ["restorer", *(["backend"] if with_backend else []), "degradation", "dataset", "images"]
-    for m in metrics:
-        head += [f"{m} in", m, f"{m} gain"]
-    head.append("s/image")
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for row in rows:
-        if row.get("skipped"):
-            continue
-        cells = [row["restorer"], *([row.get("backend") or "-"] if with_backend else []), row["degradation"],
-                 row["dataset"], str(row["images"])]
-        for m in metrics:
-            digits = 2 if m.startswith("psnr") else 4
-            cells += [_fmt(row.get(f"{m}_input"), digits), _fmt(row.get(m), digits), _fmt(row.get(f"{m}_gain"), digits)]
-        cells.append(_fmt(row.get("seconds_per_image"), 3))
-        lines.append("| " + " | ".join(cells) + " |")
+    """Render result rows as a Markdown table (input, output and gain per metric), skipped cells below."""
+    from restore_core.bench.tables import markdown as render
+    from restore_core.bench.tables import summary_table
+
+    # a record's rows carry the gains in each metric's direction already; best values are not marked here
+    table = summary_table(rows, metrics, dict.fromkeys(metrics, True), style="record")
     skipped = [f"- skipped {r['restorer']} x {r['degradation']}: {r['skipped']}" for r in rows if r.get("skipped")]
-    return "\n".join(lines + (["", *skipped] if skipped else []))
-
-
-def _fmt(value: float | None, digits: int) -> str:
-    return "-" if value is None else f"{value:.{digits}f}"
+    return "\n".join([render(table)] + (["", *skipped] if skipped else []))
 
 
 def main() -> None:

@@ -52,12 +52,24 @@ _EXPORTS = {
     "folder_dataset": "restore_core.data.datasets",
     "hookimpl": "restore_core.plugins.hookspecs",
     "PluginHost": "restore_core.plugins.host",
+    "BenchPlan": "restore_core.bench.plan",
+    "BenchResult": "restore_core.bench.runner",
+    "run_plan": "restore_core.bench.runner",
+    "CellKey": "restore_core.bench.records",
+    "CellResult": "restore_core.bench.records",
+    "Record": "restore_core.bench.records",
+    "restore_image": "restore_core.restoring",
+    "TrainJob": "restore_core.train.job",
     "default_host": "restore_core.plugins.host",
 }
 
 __all__ = [  # noqa: RUF022 - grouped as _EXPORTS is
     "__version__",
     "Backend",
+    "BenchPlan",
+    "BenchResult",
+    "CellKey",
+    "CellResult",
     "DENOISING",
     "Dataset",
     "Degradation",
@@ -66,14 +78,18 @@ __all__ = [  # noqa: RUF022 - grouped as _EXPORTS is
     "ImageRecord",
     "Metric",
     "PluginHost",
+    "Record",
     "Restorer",
     "Runner",
     "SUPER_RESOLUTION",
     "ShapeRange",
+    "TrainJob",
     "TrainableRestorer",
     "default_host",
     "folder_dataset",
     "hookimpl",
+    "restore_image",
+    "run_plan",
 ]
 
 
@@ -92,6 +108,9 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # static checkers and IDEs see the real names
+    from restore_core.bench.plan import BenchPlan
+    from restore_core.bench.records import CellKey, CellResult, Record
+    from restore_core.bench.runner import BenchResult, run_plan
     from restore_core.components.backends import Backend, Runner, ShapeRange
     from restore_core.components.interfaces import (
         DENOISING,
@@ -106,3 +125,5 @@ if TYPE_CHECKING:  # static checkers and IDEs see the real names
     from restore_core.data.datasets import Dataset, ImageRecord, folder_dataset
     from restore_core.plugins.hookspecs import hookimpl
     from restore_core.plugins.host import PluginHost, default_host
+    from restore_core.restoring import restore_image
+    from restore_core.train.job import TrainJob

@@ -9,23 +9,21 @@ from __future__ import annotations
 
 import pytest
 
-from restore_core.bench.runner import Named, run_benchmark
-from restore_core.data.datasets import folder_dataset, open_dataset
+from restore_core.bench.plan import BenchPlan
+from restore_core.bench.runner import run_plan
+from restore_core.data.datasets import open_dataset
 from restore_core.plugins.host import default_host
 
 
-def _bench(host, restorers: list[str], degradation: str, dataset) -> dict[str, object]:
-    build = host.registry
-    cells = run_benchmark([Named(r, build("restorer").build(r)) for r in restorers],
-                          [Named(degradation, build("degradation").build(degradation))], [dataset],
-                          [Named(m, build("metric").build(m)) for m in ("psnr", "ssim")])
-    return {c.restorer: c for c in cells}
+def _bench(host, restorers: list[str], degradation: str, dataset: str) -> dict[str, object]:
+    result = run_plan(BenchPlan.from_specs(restorers, degradation, dataset, "psnr,ssim"), host=host)
+    return {c.restorer: c for c in result.cells}
 
 
 @pytest.mark.parametrize("dataset", ["skimage", "skimage-gray"])
 def test_dncnn_beats_the_original_study_on_the_embedded_default(host, dataset):
     data = open_dataset(default_host().registry("dataset"), dataset)
-    cells = _bench(host, ["dncnn", "nlm", "identity"], "gaussian25", data)
+    cells = _bench(host, ["dncnn", "nlm", "identity"], "gaussian25", dataset)
     dncnn = cells["dncnn"]
     gain = dncnn.mean("psnr") - dncnn.mean("psnr", of_input=True)
     assert dncnn.images == len(data)
@@ -37,7 +35,7 @@ def test_dncnn_beats_the_original_study_on_the_embedded_default(host, dataset):
 
 
 def test_srcnn_beats_bicubic_on_set5(host, shared_data):
-    cells = _bench(host, ["srcnn", "bicubic"], "x3", folder_dataset(shared_data("test/set5")))
+    cells = _bench(host, ["srcnn", "bicubic"], "x3", str(shared_data("test/set5")))
     margin = cells["srcnn"].mean("psnr") - cells["bicubic"].mean("psnr")
     assert cells["bicubic"].mean("psnr") == pytest.approx(30.39, abs=0.1)  # the published bicubic figure
     assert margin >= 0.5, f"SRCNN beats bicubic by only {margin:.2f} dB"

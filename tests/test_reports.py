@@ -15,7 +15,7 @@ import torch
 from click.testing import CliRunner
 from PIL import Image
 
-from restore_core.bench.runner import detail_region, save_samples
+from restore_core.bench.samples import detail_region, save_samples
 from restore_core.bench.store import latest, read_results
 from restore_core.cli import cli
 from restore_core.components.interfaces import DENOISING, DegradationInfo, Degraded

@@ -185,9 +185,9 @@ def test_compare_prints_per_cell_differences(counted_host, folder, tmp_path):
     table = CliRunner().invoke(cli, ["bench", "compare", str(a), str(b)], obj=counted_host)
     assert table.exit_code == 0 and "counting-blur" in table.stdout
     header = table.stdout.split("┡")[0]
-    assert "psnr" in header and "ssim" in header and "diff" in header
-    # only metrics get A / B / diff columns: not the image counts, not the timing
-    assert "seconds" not in header and header.count("diff") == 2
+    assert "psnr" in header and "ssim" in header and "gain" in header
+    # only metrics get A / B / gain columns: not the image counts, not the timing
+    assert "seconds" not in header and header.count("gain") == 2
     blur = next(line for line in table.stdout.splitlines() if "counting-blur" in line)
     row = next(r for r in rows if r["restorer"] == "counting-blur")
     assert f"{row['psnr_a']:.2f}" in blur and f"{row['psnr_b'] - row['psnr_a']:+.3f}" in blur and "3/3" in blur
@@ -269,7 +269,7 @@ def test_parallel_jobs_give_the_serial_numbers(folder, tmp_path, monkeypatch):
     original = RunStore.append
 
     def timed_append(self, record):
-        appended.append((time.monotonic(), record))
+        appended.append((time.monotonic(), record.to_json() if hasattr(record, "to_json") else record))
         original(self, record)
 
     monkeypatch.setattr(RunStore, "append", timed_append)
@@ -345,15 +345,16 @@ def test_parallel_run_streams_each_image_and_its_workers_die_with_a_killed_paren
 
 
 def test_bench_table_marks_the_best_of_each_degradation_and_dataset(counted_host, folder, tmp_path):
+    from restore_core.bench import tables
     from restore_core.bench.report import load_cells
-    from restore_core.cli.bench import _bench_table
 
     run = tmp_path / "run"
     result = bench(counted_host, "-r", "identity,counting-blur", "-d", "gaussian2,gaussian50", "--dataset",
                    str(folder), "--limit", "2", "--out", str(run), "--format", "json")
     assert result.exit_code == 0, result.stderr
     _, cells, metrics = load_cells(run)
-    table = _bench_table(list(cells.values()), metrics, set())
+    rows = tables.json_rows(cells.values(), dict.fromkeys(metrics, True), rounded=False)
+    table = tables.rich_table(tables.summary_table(rows, metrics, dict.fromkeys(metrics, True)), "restore bench")
     for name in metrics:
         column = next(c for c in table.columns if c.header == name)
         marked = [str(cell) for cell in column._cells if cell.spans]

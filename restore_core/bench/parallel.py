@@ -28,12 +28,14 @@ import time
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
-
-from restore_core.bench.store import Key
+from restore_core.bench.records import Record, StoreKey
 from restore_core.errors import RestoreError, WeightsNotFoundError
+
+if TYPE_CHECKING:
+    from restore_core.bench.plan import BenchPlan, BuiltPlan
+    from restore_core.bench.runner import BenchProgress
 
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 WATCHDOG_SECONDS = 0.2
@@ -42,59 +44,93 @@ POLL_SECONDS = 0.5  # how often the parent checks that its workers are alive whi
 
 @dataclass(frozen=True)
 class CellTask:
-    """Everything a worker needs to rebuild and run one cell."""
+    """Everything a worker needs to rebuild and run one cell: a plan of that cell alone."""
 
-    restorer: str
-    backend: str | None
-    tile: int | str | None
-    degradation: str
-    dataset: str
-    limit: int | None
-    crop: int | None
-    crop_at: str
-    metrics: tuple[str, ...]
-    seed: int
+    plan: BenchPlan
+    backend: str | None  # the backend label of a network restorer's cell, else None
     threads: int
+    fail_fast: bool = False
+
+    @property
+    def key(self) -> tuple[str, str | None, str, str]:
+        """The (restorer, backend, degradation, dataset) of the cell, as store keys begin."""
+        p = self.plan
+        return (p.restorers[0], self.backend, p.degradations[0], p.datasets[0])
 
 
-class _Emitter:
-    """Stands in for the store inside a worker: hands each record on as soon as it is written."""
+def cell_tasks(built: BuiltPlan, threads: int, fail_fast: bool) -> list[CellTask]:
+    """One task per cell of `built`, each a plan of that cell alone (the worker rebuilds it from specs)."""
+    plan = built.plan
+    tasks = []
+    for ds in built.datasets:
+        for deg in built.degradations:
+            for r in built.restorers:
+                # a restorer without a backend gets the plan's backends, which it ignores
+                backends = (r.backend,) if r.backend is not None else plan.backends
+                sub = plan.with_options(restorers=(r.label,), degradations=(deg.label,), datasets=(ds.name,),
+                                        backends=backends)
+                tasks.append(CellTask(sub, r.backend, threads, fail_fast))
+    return tasks
 
-    def __init__(self, emit: Callable[[dict[str, Any]], None]) -> None:
-        self.emit = emit
 
-    def append(self, record: dict[str, Any]) -> None:
-        self.emit(record)
+def run_cell(task: CellTask, done: dict[StoreKey, Record], emit: Callable[[Record], None]) -> None:
+    """Run one cell in this process, passing each new record to `emit` as it is measured."""
+    import torch
 
-
-def run_cell(task: CellTask, done: dict[Key, dict[str, Any]], emit: Callable[[dict[str, Any]], None]) -> None:
-    """Run one cell in this process, passing each new result record to `emit` as it is measured."""
-    from restore_core.bench.runner import Named, preflight, run_benchmark
-    from restore_core.components.network_restorer import NetworkRestorer
-    from restore_core.data.datasets import open_dataset
-    from restore_core.plugins.host import default_host
+    from restore_core.bench.runner import measure, preflight
 
     torch.set_num_threads(task.threads)
-    host = default_host()
-    restorer = host.registry("restorer").build(task.restorer)
-    if task.backend is not None and isinstance(restorer, NetworkRestorer):
-        restorer.configure_inference(host.registry("backend").build(task.backend), task.tile)  # type: ignore[arg-type]
-    dataset = open_dataset(host.registry("dataset"), task.dataset).limit(task.limit).cropped(task.crop, task.crop_at)  # type: ignore[arg-type]
-    restorers = [Named(task.restorer, restorer, task.backend)]
-    degradations = [Named(task.degradation, host.registry("degradation").build(task.degradation))]
-    channels = [dataset.load(0).shape[1]] if len(dataset) else []
+    built = task.plan.build()
     try:
-        unprepared = preflight(restorers, degradations, channels)
+        unprepared = preflight(built)
     except WeightsNotFoundError as exc:  # this cell alone has no weights: skipped, as in a serial run
-        unprepared = {(id(restorers[0]), task.degradation, c): str(exc) for c in channels}
-    metrics = [Named(m, host.registry("metric").build(m)) for m in task.metrics]
-    run_benchmark(restorers, degradations, [dataset], metrics, seed=task.seed, store=_Emitter(emit),  # type: ignore[arg-type]
-                  done=done, unprepared=unprepared)
+        channels = {ds.load(0).shape[1] for ds in built.datasets if len(ds)}
+        unprepared = {(id(r), d.label, c): ("skipped", str(exc))
+                      for r in built.restorers for d in built.degradations for c in channels}
+    measure(built, emit, done, fail_fast=task.fail_fast, unprepared=unprepared)
 
 
-def run_parallel(tasks: Sequence[CellTask], jobs: int, done: dict[Key, dict[str, Any]],
-                 on_record: Callable[[CellTask, dict[str, Any]], None],
-                 on_cell_done: Callable[[CellTask], None] | None = None) -> None:
+def run_cells(built: BuiltPlan, jobs: int, done: dict[StoreKey, Record], keep: Callable[[Record], None],
+              on_image: Callable[[BenchProgress], None] | None, fail_fast: bool) -> dict[StoreKey, Record]:
+    """Run every cell of `built` in `jobs` worker processes; return `done` with every new record added.
+
+    `keep` gets each record as a worker measures it (the parent alone writes the store).
+    """
+    import torch
+
+    from restore_core.bench.runner import BenchProgress
+
+    threads = max(1, torch.get_num_threads() // jobs)
+    tasks = cell_tasks(built, threads, fail_fast)
+    sizes = {ds.name: len(ds) for ds in built.datasets}
+    total = sum(sizes[t.plan.datasets[0]] for t in tasks)
+    merged = dict(done)
+    counted: dict[int, int] = {}  # images of each task the progress has advanced by
+    completed = [0]
+
+    def advance(index: int, images: int, description: str) -> None:
+        counted[index] = counted.get(index, 0) + images
+        completed[0] += images
+        if on_image is not None:
+            on_image(BenchProgress(completed[0], total, description))
+
+    def on_record(index: int, record: Record) -> None:
+        keep(record)
+        merged[record.key] = record
+        if record.kind == "image":
+            c = record.cell
+            advance(index, 1, f"{c.dataset} {c.degradation} {c.label}")
+
+    def on_done(index: int) -> None:  # images already stored, a skipped or failed cell: count them now
+        task = tasks[index]
+        advance(index, sizes[task.plan.datasets[0]] - counted.get(index, 0), f"{len(tasks)} cells in {jobs} processes")
+
+    run_parallel(tasks, jobs, done, on_record, on_done)
+    return merged
+
+
+def run_parallel(tasks: Sequence[CellTask], jobs: int, done: dict[StoreKey, Record],
+                 on_record: Callable[[int, Record], None], on_cell_done: Callable[[int], None] | None = None) -> None:
     """Run `tasks` in `jobs` spawned processes; `on_record` gets every record as a worker measures it.
 
     Call it from a thread that outlives the run (the kernel's parent-death signal follows the thread
@@ -104,8 +140,7 @@ def run_parallel(tasks: Sequence[CellTask], jobs: int, done: dict[Key, dict[str,
     todo = context.Queue()
     results = context.Queue()
     for index, task in enumerate(tasks):
-        mine = {k: v for k, v in done.items()
-                if (k[0], k[1], k[2], k[3]) == (task.restorer, task.backend, task.degradation, task.dataset)}
+        mine = {k: v for k, v in done.items() if k[:4] == task.key}
         todo.put((index, task, mine))
     # not daemonic: a cell may start processes of its own (torch.compile's compile workers); the
     # `finally` below and each worker's watch on its parent end them instead
@@ -124,11 +159,11 @@ def run_parallel(tasks: Sequence[CellTask], jobs: int, done: dict[Key, dict[str,
                 _check_alive(workers)
                 continue
             if kind == "record":
-                on_record(tasks[index], payload)
+                on_record(index, payload)
             elif kind == "done":
                 remaining -= 1
                 if on_cell_done is not None:
-                    on_cell_done(tasks[index])
+                    on_cell_done(index)
             else:
                 raise payload
     finally:

@@ -1,7 +1,9 @@
-"""Reports of benchmark runs: comparison of two runs, and HTML/Markdown reports with tables,
-visual comparison grids and plots (plots need matplotlib: `pip install restore-framework[report]`).
+"""Reports of benchmark runs: HTML and Markdown with summary and per-image tables, visual comparison
+grids and plots (plots need matplotlib: `pip install restore-framework[report]`).
 
-Everything here reads a run directory (see `results_store`); nothing is recomputed.
+Everything here reads a run directory (see `restore_core.bench.store`); nothing is recomputed, and
+each metric's direction comes from the run's manifest, so a report reads right even where the
+metric's plugin is no longer installed. Tables are rendered by `restore_core.bench.tables`.
 """
 
 from __future__ import annotations
@@ -13,13 +15,12 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from restore_core.bench.runner import SAMPLE_LAYOUT, SKIPPED, CellResult, sample_dir
-from restore_core.bench.store import latest, read_manifest, read_results
+from restore_core.bench import tables
+from restore_core.bench.records import CellKey, CellResult
+from restore_core.bench.samples import SAMPLE_LAYOUT, sample_dir
+from restore_core.bench.store import StoredRun, load_run, read_records
 from restore_core.system.atomic_files import atomic_path, atomic_write_text
 from restore_core.system.hardware import cpu_label
-
-CellKey = tuple[str, str | None, str, str]  # restorer, backend, degradation, dataset
-
 
 
 def _machine(env: dict) -> str:
@@ -28,47 +29,11 @@ def _machine(env: dict) -> str:
         return str(env.get("machine"))
     return cpu_label(env["cpu"], env.get("cpu_extensions") or [])
 
+
 def load_cells(run: Path) -> tuple[dict[str, Any], dict[CellKey, CellResult], list[str]]:
-    """Aggregate a run's stored results into cells, in the order the run measured them."""
-    manifest = read_manifest(run)
-    metrics = list(manifest.get("matrix", {}).get("metrics", []))
-    cells: dict[CellKey, CellResult] = {}
-    for record in latest(read_results(run)):
-        key = (record["restorer"], record.get("backend"), record["degradation"], record["dataset"])
-        cell = cells.setdefault(key, CellResult(key[0], key[2], key[3], key[1]))
-        if record["image"] == SKIPPED:
-            cell.skipped = record.get("skipped")
-        else:
-            cell.add(record)
-    return manifest, cells, metrics
-
-
-CellPair = tuple[CellKey, CellResult | None, CellResult | None]
-
-
-def compare_cells(run_a: Path, run_b: Path) -> tuple[list[str], list[CellPair]]:
-    """The metrics to compare (those both runs measured, else either's) and every cell of either run, paired."""
-    _, cells_a, metrics_a = load_cells(run_a)
-    _, cells_b, metrics_b = load_cells(run_b)
-    metrics = [m for m in metrics_a if m in metrics_b] or sorted(set(metrics_a) | set(metrics_b))
-    keys = [*cells_a, *(k for k in cells_b if k not in cells_a)]
-    return metrics, [(key, cells_a.get(key), cells_b.get(key)) for key in keys]
-
-
-def compare_runs(run_a: Path, run_b: Path) -> list[dict[str, Any]]:
-    """One row per cell present in either run: each metric's mean in A and in B, and timing."""
-    metrics, pairs = compare_cells(run_a, run_b)
-    rows = []
-    for key, a, b in pairs:
-        row: dict[str, Any] = {"restorer": key[0], "backend": key[1], "degradation": key[2], "dataset": key[3],
-                               "images_a": a.images if a else 0, "images_b": b.images if b else 0}
-        for name in metrics:
-            row[f"{name}_a"] = a.mean(name) if a else None
-            row[f"{name}_b"] = b.mean(name) if b else None
-        row["seconds_per_image_a"] = a.seconds_per_image if a else None
-        row["seconds_per_image_b"] = b.seconds_per_image if b else None
-        rows.append(row)
-    return rows
+    """A run's manifest, its cells in the order measured, and its metrics."""
+    stored = load_run(run)
+    return stored.manifest, stored.cells, stored.metrics
 
 
 # ------------------------------------------------------------------------------------ writing
@@ -76,16 +41,15 @@ def compare_runs(run_a: Path, run_b: Path) -> list[dict[str, Any]]:
 
 def write_report(run: Path, out: Path, html: bool = True, markdown: bool = False) -> list[Path]:
     """Write report.html and/or report.md (with plots as PNGs) for `run` into `out`."""
-    manifest, cells, metrics = load_cells(run)
-    inputs = _input_figures(run, metrics)
+    stored = load_run(run)
+    inputs = _input_figures(run, stored.metrics)
     out.mkdir(parents=True, exist_ok=True)
-    plots = _plots(cells, metrics, out)
+    plots = _plots(stored.cells, stored.metrics, out)
     written = []
     if html:
-        written.append(atomic_write_text(out / "report.html", _html(run, manifest, cells, metrics, plots, inputs)))
+        written.append(atomic_write_text(out / "report.html", _html(stored, plots, inputs)))
     if markdown:
-        written.append(atomic_write_text(out / "report.md",
-                                         _markdown(run, out, manifest, cells, metrics, plots, inputs)))
+        written.append(atomic_write_text(out / "report.md", _markdown(stored, out, plots, inputs)))
     return written
 
 
@@ -100,72 +64,14 @@ def _input_figures(run: Path, metrics: list[str]) -> dict[InputKey, dict[str, fl
     up-sampling to the target size) only in runs made since the runner started scoring it.
     """
     figures: dict[InputKey, dict[str, float]] = {}
-    for record in latest(read_results(run)):
-        if record.get("image") == SKIPPED:
+    for record in read_records(run):
+        if record.kind != "image":
             continue
-        found = figures.setdefault((record["dataset"], record["degradation"], record["image"]), {})
-        for name, value in (record.get("input_metrics") or {}).items():
+        found = figures.setdefault((record.cell.dataset, record.cell.degradation, record.image or ""), {})
+        for name, value in record.input_metrics.items():
             if name in metrics and value is not None:
                 found.setdefault(name, float(value))
     return figures
-
-
-def _fmt(value: float | None, digits: int) -> str:
-    return "-" if value is None else f"{value:.{digits}f}"
-
-
-def _digits(metric: str) -> int:
-    return 2 if metric.startswith("psnr") else 4
-
-
-def _summary_rows(cells: dict[CellKey, CellResult], metrics: list[str]) -> tuple[list[str], list[list[str]]]:
-    head = ["restorer", "backend", "degradation", "dataset", "images"]
-    for m in metrics:
-        head += [f"{m} in", m, "gain"]
-    head += ["s/image (median)", "MP/s", "extra MiB"]
-    rows = []
-    for c in cells.values():
-        if c.skipped:
-            continue
-        row = [c.restorer, c.backend or "-", c.degradation, c.dataset, str(c.images)]
-        for m in metrics:
-            out, inp = c.mean(m), c.mean(m, of_input=True)
-            d = _digits(m)
-            row += [_fmt(inp, d), _fmt(out, d), "-" if out is None or inp is None else f"{out - inp:+.{d}f}"]
-        row += [_fmt(c.seconds_per_image, 3), _fmt(c.megapixels_per_second, 2), _fmt(c.peak_extra_memory_mib, 0)]
-        rows.append(row)
-    return head, rows
-
-
-def _best_per_column(head: list[str], rows: list[list[str]], metrics: list[str]) -> set[tuple[int, int]]:
-    """(row, column) of the best restored value of each metric within each (degradation, dataset)."""
-    best: set[tuple[int, int]] = set()
-    groups: dict[tuple[str, str], list[int]] = defaultdict(list)
-    for i, row in enumerate(rows):
-        groups[(row[2], row[3])].append(i)
-    for m in metrics:
-        col = head.index(m)
-        pick = max if _higher_is_better(m) else min
-        for members in groups.values():
-            values = [(float(rows[i][col]), i) for i in members if rows[i][col] != "-"]
-            if values:
-                best.add((pick(values)[1], col))
-    return best
-
-
-def _higher_is_better(metric: str) -> bool:
-    """Whether the metric a spec names prefers higher values (unknown metrics: yes)."""
-    from restore_core.plugins.host import default_host
-
-    try:
-        return bool(getattr(default_host().registry("metric").build(metric), "higher_is_better", True))
-    except Exception:  # a metric from a plugin that is not installed here
-        return True
-
-
-def _label(cell: CellResult) -> str:
-    """How tables, grids and plots name a restorer: with its backend where it has one."""
-    return cell.restorer if cell.backend is None else f"{cell.restorer} [{cell.backend}]"
 
 
 def _quality_metric(metrics: list[str]) -> str | None:
@@ -187,27 +93,27 @@ def _groups(cells: dict[CellKey, CellResult]) -> dict[tuple[str, str], list[Cell
 def _image_tables(cells: dict[CellKey, CellResult], metrics: list[str],
                   inputs: dict[InputKey, dict[str, float]]) -> list[tuple[str, list[str], list[list[str]]]]:
     """One table per (dataset, degradation): a row per image, the input's scores, then each restorer's."""
-    tables = []
+    found = []
     for (dataset, degradation), members in _groups(cells).items():
         images = list(dict.fromkeys(image for c in members for image in c.image_ids))
         # an input column only where some image has that score (super-resolution runs may have none)
         input_metrics = [m for m in metrics if any(m in inputs.get((dataset, degradation, i), {}) for i in images)]
         head = ["image", *(f"{m} in" for m in input_metrics),
-                *(f"{_label(c)} {m}" for c in members for m in metrics if m in c.scores)]
+                *(f"{c.label} {m}" for c in members for m in metrics if m in c.scores)]
         positions = [{image: i for i, image in enumerate(c.image_ids)} for c in members]
         rows = []
         for image in images:
             given = inputs.get((dataset, degradation, image), {})
-            row = [image, *(_fmt(given.get(m), _digits(m)) for m in input_metrics)]
+            row = [image, *(tables.fmt(given.get(m), tables.digits(m)) for m in input_metrics)]
             for c, at in zip(members, positions, strict=True):
                 for m in metrics:
                     if m in c.scores:
                         i = at.get(image)
-                        row.append(_fmt(c.scores[m][i] if i is not None and i < len(c.scores[m]) else None,
-                                        _digits(m)))
+                        row.append(tables.fmt(c.scores[m][i] if i is not None and i < len(c.scores[m]) else None,
+                                        tables.digits(m)))
             rows.append(row)
-        tables.append((f"{dataset}, {degradation}", head, rows))
-    return tables
+        found.append((f"{dataset}, {degradation}", head, rows))
+    return found
 
 
 def _grids(run: Path, cells: dict[CellKey, CellResult], metrics: list[str],
@@ -226,19 +132,19 @@ def _grids(run: Path, cells: dict[CellKey, CellResult], metrics: list[str],
         tiles = [("clean", folder / "clean.png", "")]
         degraded_score = inputs.get((dataset, degradation, image), {}).get(quality) if quality else None
         caption = "" if quality is None else (f"{quality} not stored" if degraded_score is None else
-                                              f"{quality} {degraded_score:.{_digits(quality)}f}")
+                                              f"{quality} {degraded_score:.{tables.digits(quality)}f}")
         if scale and scale > 1 and degraded_score is not None:
             caption += " (bicubic-upsampled)"
         tiles.append(("degraded" if not scale or scale == 1 else f"degraded (x{scale} input)",
                       folder / "degraded.png", caption))
-        by_label = {_label(c): c for c in members}
+        by_label = {c.label: c for c in members}
         for name, file in info.get("restored", {}).items():
             c = by_label.get(name)
             score = ""
             if c is not None and quality in c.scores and image in c.image_ids:
                 i = c.image_ids.index(image)
                 if i < len(c.scores[quality]):
-                    score = f"{quality} {c.scores[quality][i]:.{_digits(quality)}f}"
+                    score = f"{quality} {c.scores[quality][i]:.{tables.digits(quality)}f}"
             tiles.append((name, folder / file, score))
         tiles = [t for t in tiles if t[1].is_file()]
         if not tiles:
@@ -298,7 +204,7 @@ def _plots(cells: dict[CellKey, CellResult], metrics: list[str], out: Path) -> l
         return []
     measured = [c for c in cells.values() if not c.skipped and c.mean(quality) is not None]
     # one colour per restorer and one marker per dataset, the same in both plots
-    labels = list(dict.fromkeys(_label(c) for c in measured))
+    labels = list(dict.fromkeys(c.label for c in measured))
     datasets = list(dict.fromkeys(c.dataset for c in measured))
     colour = {name: _COLOURS[i % len(_COLOURS)] for i, name in enumerate(labels)}
     marker = {name: _MARKERS[i % len(_MARKERS)] for i, name in enumerate(datasets)}
@@ -321,7 +227,7 @@ def _plots(cells: dict[CellKey, CellResult], metrics: list[str], out: Path) -> l
     for c in measured:
         sigma = _sigma(c.degradation)
         if sigma is not None:
-            by_sigma[(_label(c), c.dataset)].append((sigma, c.mean(quality)))  # type: ignore[arg-type]
+            by_sigma[(c.label, c.dataset)].append((sigma, c.mean(quality)))  # type: ignore[arg-type]
     if any(len(v) > 1 for v in by_sigma.values()):
         fig, ax = plt.subplots(figsize=(7.2, 4.2), dpi=110, layout="constrained")
         for (label, dataset), points in by_sigma.items():
@@ -348,7 +254,7 @@ def _plots(cells: dict[CellKey, CellResult], metrics: list[str], out: Path) -> l
         for ax, degradation in zip(axes.flat, degradations, strict=False):
             for c in timed:
                 if c.degradation == degradation:
-                    ax.scatter(c.seconds_per_image, c.mean(quality), color=colour[_label(c)],
+                    ax.scatter(c.seconds_per_image, c.mean(quality), color=colour[c.label],
                                marker=marker[c.dataset], s=36, edgecolors="black", linewidths=0.4, zorder=3)
             ax.set_title(degradation, fontsize=10)
             ax.grid(alpha=0.3)
@@ -412,30 +318,21 @@ code{background:#f3f3f3;padding:1px 4px}details{margin:.3em 0}
 """
 
 
-def _html_table(head: list[str], rows: list[list[str]], best: set[tuple[int, int]] | None = None) -> str:
-    best = best or set()
-    out = ["<table><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head) + "</tr>"]
-    for i, row in enumerate(rows):
-        tds = "".join(f"<td{' class=best' if (i, j) in best else ''}>{html.escape(v)}</td>" for j, v in enumerate(row))
-        out.append(f"<tr>{tds}</tr>")
-    return "\n".join(out) + "</table>"
+def _summary(stored: StoredRun) -> tables.Table:
+    """The summary table of a stored run, every cell's backend shown."""
+    rows = tables.json_rows(stored.cells.values(), stored.directions, rounded=False)
+    return tables.summary_table(rows, stored.metrics, stored.directions, backend=True)
 
 
-def _protocol() -> str:
-    return ("Noise is drawn per image from a generator seeded by (seed, image id, degradation spec) and is not "
-            "clipped before restoration; the degraded input is scored clipped to [0, 1] (a super-resolution input "
-            "after bicubic up-sampling to the target size, so bicubic's gain is 0); outputs are clipped to "
-            "[0, 1]; metrics are computed in float64 on [0, 1] without rounding to 8 bits; channel=auto scores RGB "
-            "without border crop for denoising and the BT.601 Y channel with `scale` pixels cropped for "
-            "super-resolution. Times are medians of restore calls after one warm-up, excluding I/O and scoring; "
-            "extra MiB is the peak memory during a restore call minus the memory in use just before it, the "
-            "largest over a cell's images.")
+def _about(stored: StoredRun) -> list[str]:
+    """The protocol and column paragraphs under a report's heading."""
+    seed = stored.manifest.get("matrix", {}).get("seed")
+    return [tables.protocol_text(seed), tables.columns_text(stored.directions)]
 
 
-def _html(run: Path, manifest: dict[str, Any], cells: dict[CellKey, CellResult], metrics: list[str],
-          plots: list[Path], inputs: dict[InputKey, dict[str, float]]) -> str:
+def _html(stored: StoredRun, plots: list[Path], inputs: dict[InputKey, dict[str, float]]) -> str:
+    run, manifest, cells, metrics = stored.path, stored.manifest, stored.cells, stored.metrics
     env = manifest.get("environment", {})
-    head, rows = _summary_rows(cells, metrics)
     parts = [f"<!doctype html><html><head><meta charset=utf-8><title>restore bench report: {html.escape(run.name)}"
              f"</title><style>{_CSS}</style></head><body>",
              f"<h1>restore bench report</h1><p>Run <code>{html.escape(str(run))}</code>"
@@ -445,13 +342,11 @@ def _html(run: Path, manifest: dict[str, Any], cells: dict[CellKey, CellResult],
              + (f", CUDA {html.escape(str(env.get('cuda')))}" if env.get("cuda") else "")
              + f", git {html.escape(str(env.get('git_commit') or 'unknown'))[:12]}, started "
              f"{html.escape(str(env.get('started')))}.</p>",
-             f"<p><small>{html.escape(_protocol())}</small></p>", "<h2>Summary</h2>",
-             _html_table(head, rows, _best_per_column(head, rows, metrics))]
-    skipped = [c for c in cells.values() if c.skipped]
-    if skipped:
-        parts.append("<ul>" + "".join(f"<li>skipped {html.escape(c.restorer)} x {html.escape(c.degradation)} on "
-                                      f"{html.escape(c.dataset)}: {html.escape(c.skipped or '')}</li>"
-                                      for c in skipped) + "</ul>")
+             *(f"<p><small>{html.escape(text)}</small></p>" for text in _about(stored)), "<h2>Summary</h2>",
+             tables.html(_summary(stored))]
+    notes = tables.notes(cells.values())
+    if notes:
+        parts.append("<ul>" + "".join(f"<li>{html.escape(note)}</li>" for note in notes) + "</ul>")
     if plots:
         parts.append("<h2>Plots</h2>" + "".join(f'<img alt="{p.stem}" src="{_data_uri(p)}">' for p in plots))
     grids = _grids(run, cells, metrics, inputs)
@@ -470,29 +365,21 @@ def _html(run: Path, manifest: dict[str, Any], cells: dict[CellKey, CellResult],
     parts.append("<h2>Per image</h2>")
     for title, head_i, rows_i in _image_tables(cells, metrics, inputs):
         parts.append(f"<details><summary>{html.escape(title)} ({_count(len(rows_i))})</summary>"
-                     f"{_html_table(head_i, rows_i).replace('<table>', '<table class=images>', 1)}</details>")
+                     f"{tables.html_rows(head_i, rows_i, css_class='images')}</details>")
     parts.append("</body></html>")
     return "\n".join(parts)
 
 
-def _md_table(head: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    lines += ["| " + " | ".join(r) + " |" for r in rows]
-    return "\n".join(lines)
-
-
-def _markdown(run: Path, out: Path, manifest: dict[str, Any], cells: dict[CellKey, CellResult],
-              metrics: list[str], plots: list[Path], inputs: dict[InputKey, dict[str, float]]) -> str:
+def _markdown(stored: StoredRun, out: Path, plots: list[Path], inputs: dict[InputKey, dict[str, float]]) -> str:
+    run, manifest, cells, metrics = stored.path, stored.manifest, stored.cells, stored.metrics
     env = manifest.get("environment", {})
-    head, rows = _summary_rows(cells, metrics)
     parts = [f"# restore bench report: {run.name}", "",
              (f"Command: `{manifest['command']}`. " if manifest.get("command") else "")
              + f"restore {env.get('restore')}, torch {env.get('torch')}, {_machine(env)}, "
              f"{env.get('torch_threads')} threads" + (f", CUDA {env.get('cuda')}" if env.get("cuda") else "")
-             + f", started {env.get('started')}.", "", _protocol(), "", "## Summary", "", _md_table(head, rows), ""]
-    for c in cells.values():
-        if c.skipped:
-            parts.append(f"- skipped {c.restorer} x {c.degradation} on {c.dataset}: {c.skipped}")
+             + f", started {env.get('started')}.", "", *(p for text in _about(stored) for p in (text, "")),
+             "## Summary", "", tables.markdown(_summary(stored), bold_best=True), ""]
+    parts += [f"- {note}" for note in tables.notes(cells.values())]
     for p in plots:
         parts += ["", f"![{p.stem}]({p.relative_to(out).as_posix()})"]
     for g in _grids(run, cells, metrics, inputs):
@@ -502,12 +389,13 @@ def _markdown(run: Path, out: Path, manifest: dict[str, Any], cells: dict[CellKe
                   "|" + ":---:|" * len(g["tiles"]),
                   "| " + " | ".join(f"![{_alt(name)}]({_relative(path, out)})" for name, path, _ in g["tiles"]) + " |",
                   "| " + " | ".join(score or " " for _, _, score in g["tiles"]) + " |"]
-    tables = _image_tables(cells, metrics, inputs)
-    if tables:
+    per_image = _image_tables(cells, metrics, inputs)
+    if per_image:
         parts += ["", "## Per image"]
-    for title, head_i, rows_i in tables:
+    for title, head_i, rows_i in per_image:
         # folded, as in the HTML: a full set is dozens of rows per degradation
-        parts += ["", f"<details><summary>{title} ({_count(len(rows_i))})</summary>", "", _md_table(head_i, rows_i),
+        parts += ["", f"<details><summary>{title} ({_count(len(rows_i))})</summary>", "",
+                  tables.markdown_rows(head_i, rows_i),
                   "", "</details>"]
     return "\n".join(parts) + "\n"
 

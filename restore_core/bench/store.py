@@ -8,7 +8,12 @@ Layout of a run directory:
   atomically when the run starts.
 - `results.jsonl`: one JSON object per (restorer, backend, degradation, dataset, image), appended
   with a single `write` of a whole line and flushed to disk, so a killed process (even `kill -9`)
-  loses at most the image in flight; a torn last line (power loss) is ignored when reading.
+  loses at most the image in flight; a torn last line (power loss) is ignored when reading and cut
+  off before a resumed run appends, so the next record starts on a line of its own. Each line is a
+  `restore_core.bench.records.Record`: `kind` is `image` (metrics, input_metrics, seconds, pixels,
+  peak_extra_memory_mib), `skipped` (a whole cell, `image` null, `reason`) or `failed` (a component
+  raised on `image`; `reason` names it); a later line with the same (cell, image) replaces an earlier
+  one, so a retried image supersedes its failure.
 - `samples/`: small PNG crops (clean, degraded, each restorer) of the first image of every
   dataset and degradation, for the visual comparison grids of `restore bench report`.
 - `.lock`: held with `flock` while a process writes the run, so two runs cannot write one store.
@@ -16,21 +21,20 @@ Layout of a run directory:
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import fcntl
 import json
 import os
-import platform
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from restore_core.errors import RestoreError, UsageError
+from restore_core.bench.records import CellKey, CellResult, Record, aggregate
+from restore_core.bench.records import latest as latest_records
+from restore_core.errors import StoreError, UsageError
 from restore_core.system.atomic_files import atomic_write_text
-from restore_core.system.hardware import hardware
+from restore_core.system.provenance import environment  # noqa: F401 - re-exported for older callers
 
 MANIFEST = "manifest.json"
 RESULTS = "results.jsonl"
@@ -38,10 +42,6 @@ SAMPLES = "samples"
 LOCK = ".lock"
 
 Key = tuple[str, str | None, str, str, str]  # restorer, backend, degradation, dataset, image id
-
-
-class StoreError(RestoreError):
-    """A results store is missing, locked by another run, or was made by a different matrix."""
 
 
 @dataclass
@@ -71,6 +71,7 @@ class RunStore:
                                  f"(it was: {json.dumps(old.get('matrix'), sort_keys=True)[:300]})")
             store.manifest = {**old, "resumed": [*old.get("resumed", []), _now()]}
         atomic_write_text(existing, json.dumps(store.manifest, indent=1, sort_keys=True) + "\n")
+        _cut_torn_line(path / RESULTS)
         store._fd = os.open(path / RESULTS, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         return store
 
@@ -86,8 +87,10 @@ class RunStore:
         os.ftruncate(self._lock_fd, 0)
         os.pwrite(self._lock_fd, f"pid {os.getpid()}".encode(), 0)
 
-    def append(self, record: dict[str, Any]) -> None:
+    def append(self, record: Record | dict[str, Any]) -> None:
         """Append one result line with a single write, then flush it to disk."""
+        if isinstance(record, Record):
+            record = record.to_json()
         if self._fd is None:
             raise StoreError(f"{self.path} is not open for writing")
         line = (json.dumps(record, sort_keys=True) + "\n").encode()
@@ -125,6 +128,30 @@ def read_results(path: Path) -> list[dict[str, Any]]:
     return out
 
 
+def read_records(path: Path) -> list[Record]:
+    """Every complete record of a run, typed (lines of unknown layout are skipped)."""
+    out = []
+    for line in read_results(path):
+        try:
+            out.append(Record.from_json(line))
+        except (KeyError, TypeError, ValueError):
+            continue  # a line this version cannot read: not silently mis-scored, just left out
+    return out
+
+
+def _cut_torn_line(file: Path) -> None:
+    """Cut a last line that a crash left without its newline, so appends start on a fresh line."""
+    if not file.is_file() or file.stat().st_size == 0:
+        return
+    data = file.read_bytes()
+    if data.endswith(b"\n"):
+        return
+    with file.open("r+b") as f:
+        f.truncate(data.rfind(b"\n") + 1)
+        f.flush()
+        os.fsync(f.fileno())
+
+
 def read_manifest(path: Path) -> dict[str, Any]:
     """The manifest of a run directory, or a StoreError naming what is wrong."""
     file = path / MANIFEST
@@ -157,24 +184,51 @@ def default_run_dir(root: Path = Path("restore-runs")) -> Path:
     return candidate
 
 
-def environment() -> dict[str, Any]:
-    """Hardware, versions and the git commit, for the manifest."""
-    import importlib.metadata as md
-
-    import torch
-
-    commit = None
-    with contextlib.suppress(OSError, subprocess.SubprocessError):  # no git, or not a checkout
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
-                                cwd=Path(__file__).resolve().parent, check=False).stdout.strip() or None
-    try:
-        version = md.version("restore-framework")
-    except md.PackageNotFoundError:
-        version = "unknown"
-    # hardware(): machine, cpu (model name), cpu_extensions, cpu_count, cpus_usable, memory_gib, cuda
-    return {"restore": version, "torch": torch.__version__, "python": platform.python_version(), **hardware(),
-            "torch_threads": torch.get_num_threads(), "git_commit": commit, "started": _now()}
-
-
 def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass
+class StoredRun:
+    """A run directory read back: its manifest, its cells in the order measured, its metrics' directions."""
+
+    path: Path
+    manifest: dict[str, Any]
+    cells: dict[CellKey, CellResult]
+    directions: dict[str, bool]  # metric label -> higher is better
+
+    @property
+    def metrics(self) -> list[str]:
+        """The metric labels of the run, in its matrix's order."""
+        return list(self.directions)
+
+
+def load_run(path: Path) -> StoredRun:
+    """Read a run directory and fold its records into cells."""
+    manifest = read_manifest(path)
+    return StoredRun(path, manifest, aggregate(latest_records(read_records(path))), metric_directions(manifest))
+
+
+def metric_directions(manifest: dict[str, Any]) -> dict[str, bool]:
+    """Each metric's `higher_is_better` as the run recorded it.
+
+    Runs made before the manifest recorded directions ask the registry; a metric whose plugin is not
+    installed here then counts as higher-is-better, the convention of every built-in metric.
+    """
+    recorded = manifest.get("metrics") or {}
+    out = {}
+    for label in manifest.get("matrix", {}).get("metrics", []):
+        entry = recorded.get(label)
+        out[label] = bool(entry["higher_is_better"]) if isinstance(entry, dict) and "higher_is_better" in entry \
+            else _registered_direction(label)
+    return out
+
+
+def _registered_direction(metric: str) -> bool:
+    """Whether the installed metric a spec names prefers higher values (not installed: yes)."""
+    from restore_core.plugins.host import default_host
+
+    try:
+        return bool(getattr(default_host().registry("metric").build(metric), "higher_is_better", True))
+    except Exception:  # a metric from a plugin that is not installed here
+        return True

@@ -9,6 +9,7 @@ parameters (`dncnn:layers=7,features=32,identity` is two specs).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from restore_core.errors import UsageError
@@ -16,6 +17,39 @@ from restore_core.plugins.host import PluginHost
 
 if TYPE_CHECKING:
     from restore_core.data.datasets import Dataset
+
+
+@dataclass(frozen=True)
+class Named:
+    """A built component with the spec the user wrote for it (shown in tables) and where it comes from."""
+
+    label: str
+    component: Any
+    backend: str | None = None  # the backend a network restorer runs on (None: not a network)
+    kind: str = "restorer"
+    origin: str = ""  # the plugin's distribution and version, e.g. "restore-plugin-extra 0.1.0"
+
+    def blame(self) -> str:
+        """`restorer 'tv' (restore-plugin-extra 0.1.0)`: the component as a failure message names it."""
+        return f"{self.kind} {self.label!r}" + (f" ({self.origin})" if self.origin else "")
+
+
+def origin(host: PluginHost, kind: str, spec: str) -> str:
+    """The distribution and version of the plugin that registered the component `spec` names."""
+    try:
+        plugin = host.registry(kind).parse(spec)[0].plugin
+    except Exception:  # an unparsable spec has no origin; building it reports the error
+        return ""
+    for info in host.plugins():
+        if info.name == plugin:
+            return f"{info.distribution} {info.version}".strip()
+    return plugin
+
+
+def build_named(host: PluginHost, kind: str, specs: Sequence[str]) -> list[Named]:
+    """Build every spec of one kind (degradation, metric) with its label and origin."""
+    return [Named(spec, host.registry(kind).build(spec), kind=kind, origin=origin(host, kind, spec))
+            for spec in split_specs(specs)]
 
 
 def split_specs(values: Sequence[str]) -> list[str]:
@@ -78,20 +112,20 @@ def build_backends(host: PluginHost, specs: Sequence[str]) -> list[tuple[str, An
 
 
 def build_restorers(host: PluginHost, specs: Sequence[str], backends: list[tuple[str, Any]],
-               tile: int | str | None) -> list[Any]:
+                    tile: int | str | None) -> list[Named]:
     """One Named per restorer, or per (network restorer, backend) pair."""
-    from restore_core.bench.runner import Named
     from restore_core.components.network_restorer import NetworkRestorer
 
     out = []
     for spec in split_specs(specs):
         first = host.registry("restorer").build(spec)
+        where = origin(host, "restorer", spec)
         if not isinstance(first, NetworkRestorer):
-            out.append(Named(spec, first))
+            out.append(Named(spec, first, origin=where))
             continue
         for i, (label, backend) in enumerate(backends):
             model = first if i == 0 else host.registry("restorer").build(spec)
             model.configure_inference(backend, tile)  # type: ignore[arg-type]
-            out.append(Named(spec, model, label))
+            out.append(Named(spec, model, label, origin=where))
     return out
 
