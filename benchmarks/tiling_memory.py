@@ -81,7 +81,7 @@ def main() -> None:
                                f"{results[t]['seconds'] / results['0']['seconds']:.2f}x its time" for t in TILES[1:])
             + ". Auto tiling keeps activations within a quarter of the memory available at the time, so its "
             "tile depends on the machine's state. A tiled output equals the untiled one within 1e-5 in float "
-            "(tests/test_backends.py); a difference of 1 in 8 bits is a value that lay within that of a "
+            "(tests/components/test_backends.py); a difference of 1 in 8 bits is a value that lay within that of a "
             "rounding boundary.\n")
     atomic_write_text(ns.out.with_suffix(".md"), text)
     print(text)

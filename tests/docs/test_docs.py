@@ -4,7 +4,7 @@ and the docs runs or is checked against the code.
 What the examples follow, and this file enforces:
 
 - Every ```python block runs (one whose first line is `# in the plugin's own tests` runs in that
-  plugin's test suite instead, through tests/test_plugins.py).
+  plugin's test suite instead, through tests/plugins/test_plugins.py).
 - Every `restore ...` command of a ```bash block runs, in order, page by page, in a scratch folder
   holding the repository's files and the inputs the examples name (`photo.png`, `small/`,
   `path/to/Set5`, ...). A command a test cannot run (a GPU, a download, a long training) ends
@@ -44,12 +44,12 @@ from restore_core import PluginHost, default_host
 from restore_core.cli import cli
 from restore_core.system.toml_files import tomllib
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 FENCE = re.compile(r"^```(?P<lang>[\w{}-]+)[^\n]*\n(?P<body>.*?)^```", re.S | re.M)
 INLINE_COMMAND = re.compile(r"`(restore [^`]+)`")
 
-#: first line of an example that belongs to another package's test suite (run by tests/test_plugins.py)
+#: first line of an example that belongs to another package's test suite (run by tests/plugins/test_plugins.py)
 ELSEWHERE = "# in the plugin's own tests"
 #: how a shown command says that no test runs it, and why (anywhere in its trailing comment)
 NOT_RUN = re.compile(r" #.*?\bnot run by tests:\s*(?P<reason>\S.*)$")
@@ -204,7 +204,7 @@ class Session:
             assert (self.cwd / words[1]).is_file(), f"{self.page}: {command.text}: no such script"
         else:
             raise AssertionError(f"{self.page}: the docs test cannot check `{command.text}`; teach "
-                                 "tests/test_docs.py how, or end the line with `# not run by tests: REASON`")
+                                 "tests/docs/test_docs.py how, or end the line with `# not run by tests: REASON`")
 
     def _restore(self, command: Command) -> None:
         args = list(command.words[1:])
@@ -390,7 +390,7 @@ def test_shown_commands_parse(page, command):
 @pytest.mark.parametrize("block", _all_blocks("python"), ids=lambda b: f"{b.page}:{b.body.splitlines()[0][:40]}")
 def test_python_examples_run(block, tmp_path, monkeypatch):
     if block.body.startswith(ELSEWHERE):
-        pytest.skip("runs in the plugin's own tests (tests/test_plugins.py)")
+        pytest.skip("runs in the plugin's own tests (tests/plugins/test_plugins.py)")
     monkeypatch.chdir(tmp_path)
     # a module of its own, so an example may hand itself to a PluginHost as an entry point would
     name = f"docs_example_{abs(hash(block.body))}"

@@ -16,7 +16,7 @@ from restore_core.plugins.host import default_host
 from restore_core.train.loop import TrainConfig, train
 from restore_core.train.recipes import load_recipe
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 HOST = default_host()
 
 

@@ -22,7 +22,7 @@ from restore_core.cli import cli
 from restore_core.errors import PluginError, UnknownNameError
 from restore_core.plugins.host import PluginHost, PluginWarning
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BUILTINS = {"gaussian_noise", "bicubic_downsampling", "identity", "bicubic_upsampling", "dncnn", "srcnn",
             "psnr", "ssim"}
 

@@ -25,7 +25,7 @@ from restore_core.cli import cli
 from restore_core.errors import UsageError
 from restore_core.plugins.host import PluginHost
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CALLS: list[str] = []
 
 

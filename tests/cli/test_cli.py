@@ -249,7 +249,7 @@ def test_models_lists_every_shipped_weights_file_with_its_cost(runner):
     result = runner.invoke(cli, ["models", "--format", "json"], catch_exceptions=False)
     assert result.exit_code == 0, result.stderr
     rows = {row["key"]: row for row in json.loads(result.stdout)}
-    weights = Path(__file__).resolve().parents[1] / "plugins" / "restore_builtins" / "weights"
+    weights = Path(__file__).resolve().parents[2] / "plugins" / "restore_builtins" / "weights"
     assert set(rows) == {p.stem for p in weights.glob("*.safetensors")}
     assert rows["dncnn-7l-64f-gray-sigma25"]["mflops_per_pixel"] == pytest.approx(
         2 * 9 * (64 + 5 * 64 * 64 + 64) / 1e6, abs=1e-3)
