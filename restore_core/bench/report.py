@@ -190,7 +190,8 @@ _MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
 
 
 def _plots(cells: dict[CellKey, CellResult], metrics: list[str], out: Path) -> list[Path]:
-    """PSNR against noise sigma per restorer, and quality against speed; [] without matplotlib."""
+    """PSNR against each swept degradation parameter (sigma, peak, quality...) per restorer, and
+    quality against speed; [] without matplotlib."""
     try:
         import matplotlib
 
@@ -223,23 +224,23 @@ def _plots(cells: dict[CellKey, CellResult], metrics: list[str], out: Path) -> l
         fig.legend(handles=handles, loc="outside right upper", fontsize=8, frameon=False)
 
     written = []
-    by_sigma: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
-    for c in measured:
-        sigma = _sigma(c.degradation)
-        if sigma is not None:
-            by_sigma[(c.label, c.dataset)].append((sigma, c.mean(quality)))  # type: ignore[arg-type]
-    if any(len(v) > 1 for v in by_sigma.values()):
-        fig, ax = plt.subplots(figsize=(7.2, 4.2), dpi=110, layout="constrained")
-        for (label, dataset), points in by_sigma.items():
-            points.sort()
-            ax.plot([p[0] for p in points], [p[1] for p in points], color=colour[label], marker=marker[dataset],
-                    linestyle=style(dataset))
-        ax.set_xlabel("noise sigma (0-255)")
-        ax.set_ylabel(unit)
-        ax.set_title(f"{quality} against noise level")
-        ax.grid(alpha=0.3)
+    # one figure per swept parameter (sigma, peak, quality...), one panel per degradation family
+    # sweeping it: scores are plotted against the parameter that varies between a family's degradations
+    for param, panels in _sweeps(measured, quality).items():
+        fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels) + 2.4, 4.2), dpi=110,
+                                 layout="constrained", squeeze=False)
+        for ax, (family, lines) in zip(axes.flat, panels.items(), strict=True):
+            for (label, dataset), points in lines.items():
+                points.sort()
+                ax.plot([p[0] for p in points], [p[1] for p in points], color=colour[label],
+                        marker=marker[dataset], linestyle=style(dataset))
+            ax.set_title(family, fontsize=10)
+            ax.set_xlabel(_PARAM_LABELS.get(param, param))
+            ax.grid(alpha=0.3)
+        axes.flat[0].set_ylabel(unit)
+        fig.suptitle(f"{quality} against {_PARAM_LABELS.get(param, param)}", fontsize=11)
         legend(fig, lines=True)
-        written.append(_save(fig, out / "plot-quality-vs-sigma.png"))
+        written.append(_save(fig, out / f"plot-quality-vs-{param.replace('_', '-')}.png"))
         plt.close(fig)
     timed = [c for c in measured if c.seconds_per_image]
     if timed:
@@ -278,16 +279,54 @@ def _save(fig: Any, path: Path) -> Path:
     return path
 
 
-def _sigma(degradation: str) -> float | None:
-    """The noise sigma a degradation spec names (through the registry), or None."""
+_PARAM_LABELS = {"sigma": "noise sigma (0-255)", "peak": "Poisson peak (photons at white)",
+                 "quality": "JPEG quality", "amount": "fraction of impulse samples",
+                 "speckle": "speckle sigma (relative)", "kernel_sigma": "blur kernel sigma (pixels)",
+                 "kernel_length": "motion length (pixels)", "kernel_size": "kernel side (pixels)", "scale": "scale"}
+
+
+def _sweeps(measured: list[CellResult], quality: str) -> dict[str, dict[str, dict[tuple[str, str], list]]]:
+    """{parameter: {family: {(restorer, dataset): [(value, score)]}}} for every family whose
+    degradations differ in exactly that one numeric parameter (gaussian15/25/50: sigma)."""
+    described = {d: _described(d) for d in dict.fromkeys(c.degradation for c in measured)}
+    # a family is a name with one set of parameters: blur with a Gaussian kernel (kernel_sigma) and
+    # blur with a motion kernel (kernel_length) are two, each plotted against its own parameter
+    families: dict[tuple[str, tuple[str, ...]], dict[str, dict[str, float]]] = defaultdict(dict)
+    for spec, found in described.items():
+        if found is not None:
+            families[(found[0], tuple(sorted(found[1])))][spec] = found[1]
+    out: dict[str, dict[str, dict[tuple[str, str], list]]] = defaultdict(dict)
+    for (family, names), specs in families.items():
+        keys = set().union(*(p.keys() for p in specs.values()))
+        varying = sorted(k for k in keys if len({p.get(k) for p in specs.values()}) > 1)
+        if len(specs) < 2 or len(varying) != 1:  # two parameters varying at once: no one axis to plot
+            continue
+        param = varying[0]
+        lines: dict[tuple[str, str], list] = defaultdict(list)
+        for c in measured:
+            if c.degradation in specs and param in specs[c.degradation]:
+                lines[(c.label, c.dataset)].append((specs[c.degradation][param], c.mean(quality)))
+        if any(len(v) > 1 for v in lines.values()):
+            if family in out[param]:  # the same name sweeping the same parameter with other parameters
+                family = f"{family} ({', '.join(n for n in names if n != param)})"
+            out[param][family] = dict(lines)
+    return dict(out)
+
+
+def _described(degradation: str) -> tuple[str, dict[str, float]] | None:
+    """A degradation spec's family (its registered names joined by +) and its numeric parameters,
+    from the DegradationInfo it attaches (through the registry); None if it cannot be built here."""
     from restore_core.plugins.host import default_host
+    from restore_core.plugins.registry import split_chain
     from restore_core.train.loop import probe_info
 
+    registry = default_host().registry("degradation")
     try:
-        info = probe_info(default_host().registry("degradation").build(degradation), 3)
-    except Exception:  # a degradation from a plugin that is not installed here: no sigma to plot
+        family = "+".join(registry.parse(stage)[0].name for stage in split_chain(degradation))
+        info = probe_info(registry.build(degradation), 3)
+    except Exception:  # a degradation from a plugin that is not installed here, or too big to probe
         return None
-    return info.sigma if info.scale == 1 else None
+    return family, info.scalar_params()
 
 
 def _scale(degradation: str) -> int | None:

@@ -8,6 +8,8 @@
     metrics = ["psnr", "ssim"]      # optional, default psnr and ssim
     backends = ["auto"]             # optional
     seed = 0                        # optional
+    limit = 4                       # optional: the first N images of each dataset (--limit)
+    crop = 256                      # optional: a centred square crop of each image (--crop)
 
 Options given on the command line win over the suite's.
 """
@@ -36,12 +38,14 @@ class Suite:
     metrics: tuple[str, ...] = ()
     backends: tuple[str, ...] = ()
     seed: int | None = None
+    limit: int | None = None
+    crop: int | None = None
 
 
 def load_suite(path: str | os.PathLike[str]) -> Suite:
     """Read and validate a suite file; every problem is one UsageError naming the file."""
     p = Path(path)
-    data = read_toml(p, "suite", ["name", "description", "seed", *_LISTS])
+    data = read_toml(p, "suite", ["name", "description", "seed", "limit", "crop", *_LISTS])
     values: dict[str, object] = {}
     for key in _LISTS:
         value = data.get(key, [])
@@ -54,7 +58,11 @@ def load_suite(path: str | os.PathLike[str]) -> Suite:
         if not values[key]:
             raise UsageError(f"suite {p}: {key} must name at least one entry")
     seed = data.get("seed")
-    if seed is not None and not isinstance(seed, int):
+    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
         raise UsageError(f"suite {p}: seed must be an integer")
+    for key in ("limit", "crop"):
+        value = data.get(key)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+            raise UsageError(f"suite {p}: {key} must be a positive integer")
     return Suite(name=str(data.get("name", p.stem)), description=str(data.get("description", "")),
-                 seed=seed, **values)  # type: ignore[arg-type]
+                 seed=seed, limit=data.get("limit"), crop=data.get("crop"), **values)  # type: ignore[arg-type]

@@ -2,30 +2,78 @@
 
 Tensors at every boundary are float32 in [0, 1] with shape (N, C, H, W), C being 1 (gray) or 3 (RGB).
 A degraded batch may leave [0, 1] (noise is not clipped, as in the published protocols).
+
+Tasks are plain strings; the built-in ones are below (`TASKS`). A third-party degradation declares a
+new task by setting `task = "my-task"` (lowercase, `-` between words) on its class and returning it
+in its DegradationInfo; restorers opt in by listing it in their `tasks`. Nothing else registers it.
 """
 
 from __future__ import annotations
 
 import inspect
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, TypedDict
 
 if TYPE_CHECKING:  # torch loads when a component computes, not when it registers
     import torch
 
-DENOISING = "denoising"
-SUPER_RESOLUTION = "super-resolution"
+DENOISING = "denoising"  # noise of any model (Gaussian, Poisson, speckle, impulse); the size is kept
+DEBLOCKING = "deblocking"  # lossy-compression artifacts (JPEG)
+DEBLURRING = "deblurring"  # a known blur kernel, possibly with noise
+SUPER_RESOLUTION = "super-resolution"  # the image was made smaller by `scale`
+TASKS = (DENOISING, DEBLOCKING, DEBLURRING, SUPER_RESOLUTION)
+
+
+class DegradationParams(TypedDict, total=False):
+    """The vocabulary of DegradationInfo.params: what a restorer may know, by name and type.
+
+    A degradation sets only the keys that describe it; a third-party one may add keys of its own.
+    """
+
+    sigma: float  # standard deviation of additive white Gaussian noise, 0-255 scale
+    peak: float  # Poisson noise: photons at white (x_noisy = Poisson(peak * x) / peak)
+    speckle: float  # standard deviation of multiplicative noise (x_noisy = x * (1 + speckle * n))
+    amount: float  # salt-and-pepper noise: the fraction of pixels replaced by 0 or 1
+    quality: int  # JPEG quality, 1-100
+    kernel: torch.Tensor  # blur kernel (kh, kw), float32, summing to 1, applied with circular boundaries
+    kernel_sigma: float  # a Gaussian kernel's standard deviation in pixels
+    kernel_length: float  # a motion kernel's length in pixels
+    kernel_size: int  # a box or Gaussian kernel's side in pixels
+    scale: int  # down-sampling factor
+
+
+Operator = Callable[["torch.Tensor"], "torch.Tensor"]
 
 
 @dataclass(frozen=True)
 class DegradationInfo:
-    """What a non-blind restorer may know about how its input was degraded."""
+    """What a non-blind restorer may know about how its input was degraded.
+
+    `params` names the degradation's parameters (see DegradationParams). Where the noise-free part
+    of the degradation is linear, `forward` is that operator A (clean (N, C, H, W) to degraded
+    (N, C, H/scale, W/scale)) and `adjoint` its adjoint A^T, so model-based and plug-and-play
+    restorers can use them; None where it is not linear (JPEG) or not known. Infos compare by task,
+    sigma and scale.
+    """
 
     task: str
     sigma: float | None = None  # noise standard deviation on the 0-255 scale
     scale: int = 1  # down-sampling factor; 1 keeps the size
+    params: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    forward: Operator | None = field(default=None, compare=False, repr=False)
+    adjoint: Operator | None = field(default=None, compare=False, repr=False)
+
+    def scalar_params(self) -> dict[str, float]:
+        """The numeric parameters (what a report can plot against), sorted by name."""
+        out = {k: float(v) for k, v in sorted(self.params.items())
+               if isinstance(v, int | float) and not isinstance(v, bool)}
+        if self.sigma is not None:
+            out.setdefault("sigma", float(self.sigma))
+        if self.scale != 1:
+            out.setdefault("scale", float(self.scale))
+        return out
 
 
 @dataclass(frozen=True)

@@ -3,12 +3,18 @@
 `auto` follows each task's published convention: denoising scores every channel with no border
 crop; super-resolution scores BT.601 Y (as MATLAB's rgb2ycbcr) with `scale` pixels cropped.
 
+`mask=FILE,where=inside|outside` scores only the pixels a mask image selects (white, as
+`restore run --mask` reads it) or only the others: the mask has the target's size and is cropped
+with it. A mask that selects nothing in the scored view is a ValueError, as a mismatched size is.
+
 Metric plugins import the options and checks from here when they register, so torch loads only
 inside the functions that compute.
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from restore_core.components.interfaces import SUPER_RESOLUTION, DegradationInfo
@@ -17,6 +23,7 @@ if TYPE_CHECKING:
     import torch
 
 Channel = Literal["auto", "rgb", "y"]
+Where = Literal["inside", "outside"]
 
 
 def checked_options(channel: str, crop: int | None) -> tuple[Channel, int | None]:
@@ -26,6 +33,40 @@ def checked_options(channel: str, crop: int | None) -> tuple[Channel, int | None
     if crop is not None and crop < 0:
         raise ValueError(f"crop must be non-negative, got {crop}")
     return channel, crop  # type: ignore[return-value]
+
+
+def checked_mask_options(mask: str | None, where: str) -> tuple[str | None, Where]:
+    """Return (mask, where) if the mask file exists and `where` is inside or outside, else raise ValueError."""
+    if where not in ("inside", "outside"):
+        raise ValueError(f"where must be inside or outside (of the mask), got {where!r}")
+    if mask is None:
+        if where != "inside":
+            raise ValueError("where=outside needs a mask: give mask=FILE (white = inside)")
+        return None, "inside"
+    if not Path(mask).expanduser().is_file():
+        raise ValueError(f"mask file {mask!r} does not exist")
+    return mask, where  # type: ignore[return-value]
+
+
+def scored_pixels(mask: str, where: Where, height: int, width: int, crop: int) -> torch.Tensor:
+    """Return the bool (H - 2 crop, W - 2 crop) pixels to score: the mask's white ones (inside) or the others."""
+    selected = _read_mask(str(Path(mask).expanduser()))
+    if tuple(selected.shape) != (height, width):
+        raise ValueError(f"mask {mask!r} is {selected.shape[1]}x{selected.shape[0]} but the image is {width}x{height}")
+    chosen = selected if where == "inside" else ~selected
+    if crop > 0:
+        chosen = chosen[crop:-crop, crop:-crop]
+    if not bool(chosen.any()):
+        raise ValueError(f"mask {mask!r} leaves no pixel to score {where} it")
+    return chosen
+
+
+@lru_cache(maxsize=8)
+def _read_mask(path: str) -> torch.Tensor:
+    # read once per file, not per image scored; thresholded as `restore run --mask` thresholds
+    from restore_core.imaging.io import read_image
+
+    return read_image(path, mode="gray")[0, 0] > 0.5
 
 
 def resolve(channel: Channel, crop: int | None, info: DegradationInfo) -> tuple[str, int]:
@@ -54,9 +95,10 @@ def scoring_view(
     return a, b
 
 
-def psnr(restored: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Return PSNR in dB (peak 1) per image of two (N, C, H, W) batches, in float64."""
+def psnr(restored: torch.Tensor, target: torch.Tensor, pixels: torch.Tensor | None = None) -> torch.Tensor:
+    """Return PSNR in dB (peak 1) per image of two (N, C, H, W) batches, in float64, over `pixels` (H, W) if given."""
     import torch
 
-    mse = ((restored.double() - target.double()) ** 2).flatten(1).mean(dim=1)
+    squared = (restored.double() - target.double()) ** 2
+    mse = (squared[..., pixels] if pixels is not None else squared).flatten(1).mean(dim=1)
     return 10.0 * torch.log10(1.0 / mse)

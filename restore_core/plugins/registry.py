@@ -2,6 +2,8 @@
 
 A spec is `name[:key=value,...]`; a name registered with a `shorthand` parameter also accepts a
 trailing number (`gaussian25` is `gaussian:sigma=25`). Names are lowercase and unique across plugins.
+Degradation specs may be chained with `+` (`gaussian15+jpeg:quality=30`, see `split_chain`); building
+one gives a `restore_core.components.chain.Chain` of the stages.
 """
 
 from __future__ import annotations
@@ -21,6 +23,16 @@ from restore_core.errors import DuplicateNameError, SpecError, UnknownNameError
 KINDS = ("degradation", "restorer", "metric", "dataset", "backend")
 _NAME = re.compile(r"^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*$")
 _SHORTHAND = re.compile(r"^(?P<name>[a-z][a-z0-9_-]*?)-?(?P<value>\d+(?:\.\d+)?)$")
+# a `+` followed by a name starts the next stage of a chain; `1e+3` and `a+3` stay values
+_CHAIN = re.compile(r"\+(?=\s*[A-Za-z])")
+
+
+def split_chain(spec: str) -> list[str]:
+    """Split a degradation chain `a+b:k=v` into its stage specs (one element if it is not a chain)."""
+    stages = [stage.strip() for stage in _CHAIN.split(spec)]
+    if len(stages) > 1 and not all(stages):
+        raise SpecError(f"malformed chain {spec!r}: a stage is empty")
+    return stages
 
 
 @dataclass(frozen=True)
@@ -87,6 +99,8 @@ class Registry:
     def parse(self, spec: str) -> tuple[Registration, dict[str, Any]]:
         """Resolve `spec` to a registration and typed keyword arguments."""
         text = spec.strip()
+        if self.kind == "degradation" and len(split_chain(text)) > 1:
+            raise SpecError(f"{spec!r} is a chain of degradations, not one registered name; parse each stage")
         name, _, param_text = text.partition(":")
         name = name.strip().lower()
         params: dict[str, str] = {}
@@ -104,11 +118,17 @@ class Registry:
             key, eq, value = item.partition("=")
             if not eq or not key.strip():
                 raise SpecError(f"malformed parameter {item!r} in {spec!r}: expected key=value")
+            if key.strip() in params:  # the last one winning silently would hide a typo in a long spec
+                raise SpecError(f"parameter {key.strip()!r} is given twice in {spec!r}")
             params[key.strip()] = value.strip()
         return reg, _coerce(reg, params, spec)
 
     def build(self, spec: str) -> Any:
-        """Instantiate the component `spec` names with its parameters."""
+        """Instantiate the component `spec` names with its parameters (a chain of stages for `a+b`)."""
+        if self.kind == "degradation" and len(stages := split_chain(spec)) > 1:
+            from restore_core.components.chain import Chain
+
+            return Chain([self.build(stage) for stage in stages])
         reg, kwargs = self.parse(spec)
         try:
             component = reg.factory(**kwargs)
