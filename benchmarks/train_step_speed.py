@@ -2,6 +2,10 @@
 and the data path alone (patches per second with and without the model).
 
     python benchmarks/train_step_speed.py [--out benchmarks/results/train_step_speed.json]
+    python benchmarks/train_step_speed.py --device cuda --steps 20 --out OUT/train_step_speed_cuda.json
+
+With `--device cuda` the same steps run on the GPU (bf16 meaning CUDA bf16 autocast, each step
+synchronised) and the CPU-only data-path rows are left out.
 
 Each configuration runs the same random batch through forward, MSE, backward and an Adam step;
 the figure is the median of timed steps after warm-up. Ratios are against fp32 NCHW. The data rows
@@ -28,11 +32,12 @@ from restore_core.train.loop import TrainConfig, cpu_has_native_bf16, training_b
 
 
 def step_seconds(network: torch.nn.Module, shape: tuple[int, ...], bf16: bool, channels_last: bool,
-                 steps: int) -> float:
+                 steps: int, device: str = "cpu") -> float:
     """Median seconds of one training step."""
+    network = network.to(device)
     optimizer = torch.optim.Adam(network.parameters(), 1e-3)
     gen = torch.Generator().manual_seed(0)
-    x, y = torch.rand(shape, generator=gen), torch.rand(shape, generator=gen)
+    x, y = torch.rand(shape, generator=gen).to(device), torch.rand(shape, generator=gen).to(device)
     if channels_last:
         network = network.to(memory_format=torch.channels_last)
         x = x.contiguous(memory_format=torch.channels_last)
@@ -46,12 +51,14 @@ def median_step_seconds(network: torch.nn.Module, optimizer: torch.optim.Optimiz
     for i in range(steps + 2):
         start = time.perf_counter()
         x, y = batch()
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=bf16):
             pred = network(x)
         loss = torch.nn.functional.mse_loss(pred.float(), y)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
+        if x.is_cuda:
+            torch.cuda.synchronize()  # CUDA runs asynchronously: time the work, not its launch
         if i >= 2:
             times.append(time.perf_counter() - start)
     return statistics.median(times)
@@ -90,6 +97,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=8)
     parser.add_argument("--out", default=None)
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     args = parser.parse_args()
     cases = {
         "dncnn-7 rgb, 32x48x48": (lambda: DnCNNNetwork(3, 7, 64), (32, 3, 48, 48)),
@@ -104,7 +112,7 @@ def main() -> None:
         for label, bf16, cl in [("fp32 NCHW", False, False), ("fp32 channels-last", False, True),
                                 ("bf16 NCHW", True, False), ("bf16 channels-last", True, True)]:
             torch.manual_seed(0)
-            seconds = step_seconds(make(), shape, bf16, cl, args.steps)
+            seconds = step_seconds(make(), shape, bf16, cl, args.steps, args.device)
             base = base or seconds
             rows.append({"case": name, "config": label, "seconds_per_step": round(seconds, 4),
                          "speedup_vs_fp32_nchw": round(base / seconds, 2)})
@@ -114,12 +122,15 @@ def main() -> None:
     for name, spec, channels, patch, batch in [("dncnn-17 gray", "dncnn:layers=17", 1, 48, 32),
                                                ("dncnn-7 rgb", "dncnn:layers=7", 3, 48, 32),
                                                ("unet gray", "unet", 1, 64, 16)]:
+        if args.device != "cpu":
+            break  # the data path runs on the CPU whatever the device
         rates = data_rates(spec, channels, patch, batch, args.steps)
         data_rows.append({"case": f"{name}, {batch}x{patch}x{patch}", **rates})
         print(f"{name:26s} data alone {rates['data_only_patches_per_second']:8.0f} patches/s, with the model "
               f"{rates['with_model_patches_per_second']:6.0f} patches/s (data {100 * rates['data_share_of_step']:.1f}%"
               " of a step)", flush=True)
-    record = {"machine": cpu_model(), "threads": torch.get_num_threads(),
+    record = {"machine": cpu_model(), "device": args.device if args.device == "cpu" else torch.cuda.get_device_name(),
+              "threads": torch.get_num_threads(),
               "torch": torch.__version__, "native_bf16": cpu_has_native_bf16(), "rows": rows,
               "data_path": data_rows}
     if args.out:

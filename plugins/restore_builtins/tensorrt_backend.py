@@ -122,12 +122,12 @@ class TensorRTBackend(Backend):
 
         self.check()
         trt = import_torch_tensorrt()
-        dtype = torch_dtype(self.precision)
+        dtype = torch_dtype(self.resolved_precision())
         device = self.target_device()
         net = fold_batchnorm(module).to(device=device, dtype=dtype)
         versions = {"torch": torch.__version__, "torch_tensorrt": trt.__version__,
                     "gpu": torch.cuda.get_device_name(), "capability": str(torch.cuda.get_device_capability())}
-        path = cache_dir() / f"{cache_key(net, shapes, self.precision, versions)}.ep"
+        path = cache_dir() / f"{cache_key(net, shapes, self.resolved_precision(), versions)}.ep"
         if path.is_file():
             program = trt.load(str(path)).module()
         else:

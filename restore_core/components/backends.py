@@ -5,6 +5,12 @@ A backend's `prepare` returns a `Runner`: a callable from a float32 (N, C, H, W)
 float32 CPU tensor, whatever device and precision it uses inside, so restorers call it exactly as
 they would call their module. Backends register through the `register_backends` hook.
 
+`precision=auto` lets a backend choose for the machine it lands on (`resolved_precision`), and
+`describe()` says what it actually runs with ("optimized bf16 channels-last"), so a benchmark can
+record it. The rules are measured, not assumed (docs/benchmarks.md, "Inference speed"): bf16 runs
+2-2.7x faster than fp32 on CPUs with native bf16 (AVX-512 BF16 or AMX) and 5-7x slower on CPUs
+without it.
+
 torch is imported inside the functions that compute, never at module level: registering and
 listing backends (`restore list`) must not pay torch's start-up. A backend's `unavailable()`
 should likewise answer what it can without torch (a package that is not installed).
@@ -14,6 +20,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,9 +33,26 @@ if TYPE_CHECKING:
     import torch
     from torch import nn
 
-Precision = Literal["fp32", "fp16", "bf16"]
-PRECISIONS: tuple[str, ...] = ("fp32", "fp16", "bf16")
+Precision = Literal["auto", "fp32", "fp16", "bf16", "int8"]
+PRECISIONS: tuple[str, ...] = ("auto", "fp32", "fp16", "bf16", "int8")
 Runner = Callable[["torch.Tensor"], "torch.Tensor"]
+
+#: what bf16 costs where the CPU emulates it: optimized bf16 against eager fp32 at 512x512 on an
+#: AMD EPYC with AVX2 only (issue 17): DnCNN-17 0.20x, DnCNN-7 0.21x, SRCNN 0.15x
+EMULATED_BF16_SLOWDOWN = "5-7x slower than eager fp32 (measured 0.15-0.21x on an AVX2-only CPU)"
+
+
+def native_bf16() -> bool:
+    """True when this CPU computes bf16 natively (AVX-512 BF16 or AMX-BF16, from /proc/cpuinfo)."""
+    from restore_core.system.hardware import cpu_extensions
+
+    return bool({"AVX-512 BF16", "AMX-BF16"} & set(cpu_extensions()))
+
+
+def warn_emulated_bf16(backend: str) -> None:
+    """Warn in one line that bf16 on this CPU is emulated, and how much slower that is measured to be."""
+    warnings.warn(f"{backend}: this CPU has no native bf16 (no AVX-512 BF16 or AMX); precision=bf16 is expected "
+                  f"to run {EMULATED_BF16_SLOWDOWN}; precision=auto picks fp32 here", stacklevel=3)
 
 
 def torch_dtype(precision: str) -> torch.dtype:
@@ -68,19 +92,29 @@ class ShapeRange:
 class Backend(Component, ABC):
     """Runs a restorer's network: eager PyTorch, an optimized CPU path, TensorRT, ..."""
 
+    #: the concrete precisions the backend runs; `auto` (always accepted) resolves to one of them
     precisions: ClassVar[frozenset[str]] = frozenset({"fp32"})
-    #: rank among available backends for `--backend auto` (higher wins): order them by measured fp32
-    #: speed (benchmarks/speed.py); auto never picks a lower precision, which would change results
+    #: rank among available backends for `--backend auto` (higher wins), each built with its defaults:
+    #: order them by measured speed in their default precision (benchmarks/speed.py); a default that
+    #: lowers precision must cost at most 0.02 dB PSNR (benchmarks/precision_cost.py)
     priority: ClassVar[int] = 0
 
     def __init__(self, precision: Precision = "fp32") -> None:
         if precision not in PRECISIONS:
-            raise ValueError(f"precision must be fp32, fp16 or bf16, got {precision!r}")
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
         self.precision = precision
+
+    def resolved_precision(self) -> str:
+        """Return the precision it runs with: the one asked for, or what `auto` chooses here (fp32)."""
+        return "fp32" if self.precision == "auto" else self.precision
+
+    def describe(self) -> str:
+        """Say what it runs with, e.g. 'eager fp32' (subclasses add memory format, engine, threads)."""
+        return f"{self.name} {self.resolved_precision()}"
 
     def unavailable(self) -> str | None:
         """Return why this backend cannot run here (a missing package, no GPU), or None."""
-        if self.precision not in self.precisions:
+        if self.precision != "auto" and self.precision not in self.precisions:
             return f"{self.name} does not run {self.precision} (it runs {', '.join(sorted(self.precisions))})"
         return None
 

@@ -311,5 +311,6 @@ def test_bench_backend_rows_agree():
     rows = json.loads(result.stdout)
     assert [(r["restorer"], r["backend"]) for r in rows] == [("dncnn", "eager"), ("dncnn", "optimized"),
                                                              ("identity", None)]
-    assert round(rows[0]["psnr"], 3) == round(rows[1]["psnr"], 3)
+    # optimized runs bf16 where the CPU has it natively: a default may cost at most 0.02 dB (issue 17)
+    assert abs(rows[0]["psnr"] - rows[1]["psnr"]) <= 0.02
     assert rows[0]["seconds_per_image"] > 0 and rows[1]["seconds_per_image"] > 0  # identity may round to 0.0
