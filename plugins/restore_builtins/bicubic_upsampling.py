@@ -22,7 +22,8 @@ class BicubicUpsampler(Restorer):
         from restore_core.imaging.resize import bicubic_resize
 
         h, w = degraded.shape[-2:]
-        return bicubic_resize(degraded, h * info.scale, w * info.scale).clamp(0.0, 1.0)
+        # in place: the result is a fresh array and the largest thing alive, so no second copy of it
+        return bicubic_resize(degraded, h * info.scale, w * info.scale).clamp_(0.0, 1.0)
 
 
 @hookimpl

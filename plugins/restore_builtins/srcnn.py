@@ -4,6 +4,10 @@ As in the paper the network sees only luma (BT.601 Y); Cb and Cr come from bicub
 from the paper: the network predicts the correction to bicubic (a global skip, as VDSR does),
 which trains in minutes instead of days; `residual=false` gives the paper's plain mapping. The
 network itself lives in `restore_builtins.srcnn_network`, imported when one is built.
+
+Up-sampling, colour conversion and the network run together tile by tile (`InferenceRunner.tiled`),
+so restoring a large image never holds a whole-image bicubic copy or feature map: memory grows with
+the tile, plus the input and the output themselves.
 """
 
 from __future__ import annotations
@@ -11,11 +15,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from restore_core import SUPER_RESOLUTION, DegradationInfo, Degraded, hookimpl
-from restore_core.components.network_restorer import NetworkRestorer
+from restore_core.components.network_restorer import InferenceRunner, NetworkRestorer
 
 if TYPE_CHECKING:
     import torch
     from torch import nn
+
+
+#: input pixels on each side Pillow's bicubic kernel reads (its support of 2, plus the rounding of
+#: where the kernel starts): a tile's up-sampling needs this much context to match the whole image's
+BICUBIC_CONTEXT = 3
 
 
 def _upsample(degraded: torch.Tensor, scale: int) -> torch.Tensor:
@@ -61,15 +70,22 @@ class SRCNN(NetworkRestorer):
     def run_network(
         self, network: nn.Module, degraded: torch.Tensor, info: DegradationInfo
     ) -> torch.Tensor:
-        """Restore Y with the network, keep bicubic Cb and Cr."""
+        """Restore Y with the network, keep bicubic Cb and Cr; tiled as a whole when `network` tiles."""
         import torch
 
         from restore_core.imaging.colour import rgb_to_ycbcr, ycbcr_to_rgb
 
-        ycc = rgb_to_ycbcr(_upsample(degraded, info.scale))
-        y = network(ycc[:, :1].contiguous(memory_format=torch.channels_last))
-        rgb = ycbcr_to_rgb(torch.cat([y, ycc[:, 1:]], dim=1))
-        return rgb[:, :1] if degraded.shape[1] == 1 else rgb
+        whole = network.untiled if isinstance(network, InferenceRunner) else network
+
+        def pipeline(low: torch.Tensor) -> torch.Tensor:
+            ycc = rgb_to_ycbcr(_upsample(low, info.scale))
+            y = whole(ycc[:, :1].contiguous(memory_format=torch.channels_last))
+            rgb = ycbcr_to_rgb(torch.cat([y, ycc[:, 1:]], dim=1))
+            return rgb[:, :1] if low.shape[1] == 1 else rgb
+
+        if isinstance(network, InferenceRunner):
+            return network.tiled(pipeline, degraded, scale=info.scale, context=BICUBIC_CONTEXT, channels=1)
+        return pipeline(degraded)
 
 
 @hookimpl

@@ -8,13 +8,14 @@ registering and listing restorers stays cheap.
 from __future__ import annotations
 
 from abc import abstractmethod
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Literal
 
 from restore_core.components.backends import Backend, Runner, ShapeRange
 from restore_core.components.interfaces import DegradationInfo, TrainableRestorer
-from restore_core.errors import UsageError, WeightsNotFoundError
+from restore_core.errors import OutputError, UsageError, WeightsNotFoundError
 
 if TYPE_CHECKING:
     import torch
@@ -62,7 +63,7 @@ class InferenceRunner:
         return runner
 
     def tile_for(self, shape: tuple[int, ...]) -> int | None:
-        """Return the tile side used for an input of `shape` (None: untiled)."""
+        """Return the tile side used for a network input of `shape` (None: untiled)."""
         if self.tile == "auto":
             import torch
 
@@ -72,16 +73,44 @@ class InferenceRunner:
             return auto_tile(self.network, shape, device)
         return self.tile or None
 
+    def untiled(self, x: torch.Tensor) -> torch.Tensor:
+        """Run the network on the whole of `x`, through the backend."""
+        return self._runner(tuple(x.shape))(x)
+
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         """Run the network on `x`, tiling when it is larger than the tile."""
+        return self.tiled(self.untiled, x)
+
+    def tiled(self, pipeline: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, scale: int = 1,
+              context: int = 0, channels: int | None = None) -> torch.Tensor:
+        """Apply `pipeline` to `x` tile by tile when the network's input would exceed the tile.
+
+        `pipeline` turns an input into `scale` times as many pixels (up-sampling, colour conversion)
+        and calls `untiled` on what the network sees, which has `channels` channels (None: those of
+        `x`); it needs `context` input pixels around each output pixel besides the network's own
+        receptive field. So every step holds one tile at a time, and the result equals
+        `pipeline(x)` within floating-point rounding.
+        """
         from restore_core.imaging.tiling import BLEND, run_tiled, size_multiple
 
-        tile = self.tile_for(tuple(x.shape))
-        if tile is None or (x.shape[-2] <= tile and x.shape[-1] <= tile):
-            return self._runner(tuple(x.shape))(x)
-        longest = tile + size_multiple(self.network) - 1  # the last tile may run a little longer
-        runner = self._runner((x.shape[0], x.shape[1], min(longest, x.shape[-2]), min(longest, x.shape[-1])))
-        return run_tiled(runner, x, tile, self.margin, blend=BLEND, align=size_multiple(self.network))
+        n, c, h, w = x.shape
+        c = c if channels is None else channels
+        tile = self.tile_for((n, c, h * scale, w * scale))
+        if tile is None or (h * scale <= tile and w * scale <= tile):
+            return pipeline(x)
+        # margins and blend in input pixels, enough to cover the network's reach in output pixels
+        margin = context + -(-self.margin // scale)
+        blend = -(-BLEND // scale)
+        side = tile // scale
+        if side <= 2 * margin + blend:
+            raise UsageError(f"--tile {tile} is too small for {type(self.network).__name__} at x{scale}: its "
+                             f"tiles overlap by {(2 * margin + blend) * scale} output pixels; use a tile "
+                             f"larger than {(2 * margin + blend + 1) * scale} or --tile auto")
+        align = size_multiple(self.network)
+        longest = (side + align - 1) * scale  # the last tile may run a little longer
+        # prepare the backend for the largest tile first, so every later tile fits its shape range
+        self._runner((n, c, min(longest, h * scale), min(longest, w * scale)))
+        return run_tiled(pipeline, x, side, margin, blend=blend, align=align, scale=scale)
 
 
 class NetworkRestorer(TrainableRestorer):
@@ -107,6 +136,17 @@ class NetworkRestorer(TrainableRestorer):
             backend.check()
         self.backend, self.tile = backend, tile
         self._runners.clear()
+
+    def inference_description(self) -> str:
+        """Say what inference runs with: backend, precision, memory format (`Backend.describe`)."""
+        if self.backend is None:
+            return "plain PyTorch fp32 channels-last (no backend configured)"
+        return self.backend.describe()
+
+    def network_for(self, info: DegradationInfo, channels: int) -> torch.nn.Module:
+        """Return the trained network for `info` and `channels`, loading its weights once (e.g. to export it)."""
+        self.prepare(info, channels)
+        return self._networks[self.weights_key(info, channels)]
 
     @abstractmethod
     def run_network(
@@ -157,7 +197,12 @@ class NetworkRestorer(TrainableRestorer):
                 f"--dataset FOLDER --channels {channels} --out {key}.safetensors"
             )
         if self.weights is not None:
+            # the key names the configuration (scale, sigma, channels) the weights were trained for; a
+            # file that does not say is taken only under the name of what it is used for, never for any
             stored = read_metadata(path).get("key")
+            if stored is None and path.stem != key:
+                raise WeightsError(f"weights {str(path)!r} do not record what they were trained for (no key in "
+                                   f"their metadata); to use them as {key}, name the file {key}.safetensors")
             if stored is not None and stored != key:
                 raise WeightsError(f"weights {str(path)!r} were trained as {stored}, not {key}")
         network = self.build_network(channels)
@@ -185,4 +230,19 @@ class NetworkRestorer(TrainableRestorer):
             runner = self._runners[key] = InferenceRunner(self._networks[key], self.backend, self.tile)
         with torch.inference_mode():
             out = self.run_network(runner, degraded, info)  # type: ignore[arg-type]
-        return out.clamp(0.0, 1.0).contiguous().float()
+            if not all_finite(out):
+                path = self.weights_path(info, channels)
+                raise OutputError(f"{self.short_spec()} returned values that are not finite numbers (NaN or "
+                                  f"infinity) with weights {str(path)!r}: the weights are broken; nothing written")
+            out = out.contiguous().float()
+            # in place unless the network handed back its input: the output may be most of the memory used
+            shared = out.untyped_storage().data_ptr() == degraded.untyped_storage().data_ptr()
+            return out.clamp(0.0, 1.0) if shared else out.clamp_(0.0, 1.0)
+
+
+def all_finite(images: torch.Tensor) -> bool:
+    """Whether every value of `images` is a finite number, checked a band of rows at a time."""
+    import torch
+
+    # a band at a time: a whole-image mask would cost a quarter of a float image
+    return all(bool(torch.isfinite(band).all()) for band in images.split(256, dim=-2))

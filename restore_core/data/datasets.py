@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import tarfile
 import zipfile
 from collections.abc import Callable, Iterator, Mapping
@@ -123,7 +124,7 @@ def folder_dataset(path: str | os.PathLike[str]) -> Dataset:
     if not files and len(idx_files) == 1:  # an MNIST-style folder: its one images file
         return idx_dataset(idx_files[0], str(path), f"IDX images {idx_files[0]}")
     if not files:
-        raise DatasetError(f"folder {str(path)!r} holds no PNG, JPEG, BMP or TIFF images"
+        raise DatasetError(f"folder {str(path)!r} holds no PNG, JPEG, BMP, TIFF, GIF or WebP images"
                            + (f" and {len(idx_files)} IDX images files (name one)" if idx_files else ""))
     records = tuple(ImageRecord(f.stem, _file_loader(f), f) for f in files)
     return Dataset(str(path), records, "auto", f"folder {p}")
@@ -164,6 +165,11 @@ def verify_file(path: Path, checksum: str) -> None:
 def data_root() -> Path | None:
     """Return the local data root named by RESTORE_DATA, if set."""
     return settings.data_root()
+
+
+def _root_problem(root: Path) -> str:
+    what = "is a file, not a folder" if root.exists() else "does not exist"
+    return f"{DATA_ENV}={root} {what}"
 
 
 def cache_root() -> Path:
@@ -228,6 +234,9 @@ class PublicDataset:
             if base is None:
                 reasons.append(f"{DATA_ENV} is not set")
                 continue
+            if where == "local" and not base.is_dir():
+                reasons.append(_root_problem(base))
+                continue
             folder = base / self.layout
             missing = [f for f in self.files if not (folder / f).is_file()]
             if not missing:
@@ -244,11 +253,14 @@ class PublicDataset:
         target = cache_root() / self.layout
         hint = (f"put its {len(self.files)} files in {DATA_ENV}/{self.layout} and set {DATA_ENV} to that root "
                 f"(source: {self.source})")
+        root = data_root()
+        if root is not None and not root.is_dir():
+            hint = f"{_root_problem(root)}; {hint}"  # the likeliest cause, so it comes first
         if self.download_url is None or not self.verifiable:
             raise DatasetError(f"dataset {self.name!r} is not available locally ({found.detail}) and has no "
                                f"verified download; {hint}")
         if settings.offline():
-            raise DatasetError(f"dataset {self.name!r} is not available locally and {OFFLINE_ENV}=1; {hint}")
+            raise DatasetError(f"dataset {self.name!r} is not available locally and {OFFLINE_ENV} is on; {hint}")
         downloads = [self.archive] if self.archive else list(self.files.items())
         where = target.parent / f".{target.name}.archive" if self.archive else target
         for name, checksum in downloads:
@@ -394,6 +406,10 @@ def extract_archive(archive: Path, target: Path) -> list[Path]:
             members = zf.infolist()
             for m in members:
                 safe(m.filename)
+                # zipfile would write a symlink member as a file holding the link's target: refuse it as
+                # tar's links are refused, rather than leave a file that is not what the archive meant
+                if stat.S_ISLNK(m.external_attr >> 16):
+                    raise DatasetError(f"{archive}: member {m.filename!r} is a link; refused")
             for m in members:
                 if not m.is_dir():
                     written.append(Path(zf.extract(m, root)))

@@ -2,10 +2,18 @@
 
 Reading rules (what `read_image` does with each kind of file):
 
-- Formats: PNG, JPEG, BMP and TIFF; for a multi-frame file, the first frame.
+- Formats: PNG, JPEG, BMP, TIFF, GIF and WebP (`IMAGE_SUFFIXES`, which dataset folders list too).
+  A multi-frame file (animated GIF or WebP, multi-page TIFF) gives its first frame, with a one-line
+  `ImageReadWarning` saying how many frames were left out: restoring an animation frame by frame is
+  not something restore does, and cutting it silently would look like a complete result.
 - Depth: 8-bit values are divided by 255, 16-bit values by 65535 (16-bit PNG and TIFF, gray or
-  colour, keep their full precision), 1-bit images become 0 or 1, 32-bit float TIFFs are taken
-  as already in [0, 1] and clipped.
+  colour, keep their full precision), 1-bit images become 0 or 1. Float TIFFs (gray or colour,
+  read by tifffile where Pillow cannot identify them) are taken as [0, 1] and clipped; a float
+  image whose largest value is above 1 but at most 255 was saved on the 0-255 scale, so it is
+  divided by 255 with a one-line warning (clipping it would turn it white); one with values above
+  255, or NaN or infinite values, is refused, since no scale can be assumed for it.
+- `stored_bits` says which PNG depth keeps a file's precision: 16 for 16-bit (or deeper) and float
+  files, 8 for the rest; `restore run` writes that depth unless `--bit-depth` says otherwise.
 - EXIF orientation is applied, so the tensor is the picture as a viewer shows it.
 - Alpha (RGBA, LA, palette with transparency) is dropped: restoration works on the colour as
   stored, and compositing over a background would invent pixel values.
@@ -17,11 +25,13 @@ Reading rules (what `read_image` does with each kind of file):
 
 Writing: `write_png` writes 8- or 16-bit PNG through a temporary file in the target folder that
 is renamed into place, so a crash or a full disk never leaves a partial image under the final name.
+A target whose folder is an existing file is refused as "... is not a folder".
 """
 
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
@@ -35,16 +45,28 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from restore_core.errors import ImageReadError, ImageWriteError
 from restore_core.system.atomic_files import atomic_output
 
-IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"})
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".webp"})
+IMAGE_KINDS = "PNG, JPEG, BMP, TIFF, GIF or WebP"  # for messages, in the order of the docs
 ReadMode = Literal["auto", "gray", "rgb"]
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float64)
 _EXIF_ORIENTATION = 0x0112
+_TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")  # classic and BigTIFF, both byte orders
+_FLOAT_0_255_MAX = 255.0
+
+
+# Pillow warns "Truncated File Read" just before it fails on a truncated TIFF, and read_array's error
+# says so already; a filter here rather than catch_warnings() around each read, which would reset
+# every module's record of the warnings it has shown (and so repeat them)
+warnings.filterwarnings("ignore", message="Truncated File Read", category=UserWarning, module="PIL")
+
+
+class ImageReadWarning(UserWarning):
+    """An image was read, but not all of it as stored (frames left out, values rescaled)."""
 
 
 def read_image(path: str | os.PathLike[str], mode: ReadMode = "auto") -> torch.Tensor:
     """Read an image file as float32 (1, C, H, W) in [0, 1] by the module's stated rules."""
-    array = read_array(path)
-    return to_tensor(_to_mode(array, mode))
+    return to_tensor(_to_mode(read_array(path), mode))
 
 
 def read_array(path: str | os.PathLike[str]) -> np.ndarray:
@@ -58,6 +80,7 @@ def read_array(path: str | os.PathLike[str]) -> np.ndarray:
         raise ImageReadError(f"{p}: file is empty")
     try:
         with Image.open(p) as img:
+            _warn_frames(p, getattr(img, "n_frames", 1))
             # read before load(): Pillow drops the TIFF orientation tag once the pixels are decoded
             orientation = (img.tag_v2 if img.format == "TIFF" else img.getexif()).get(_EXIF_ORIENTATION, 1)
             # deep colour is decoded by pypng or tifffile only: Pillow would decode it to 8 bits first
@@ -66,13 +89,32 @@ def read_array(path: str | os.PathLike[str]) -> np.ndarray:
             if img.format == "TIFF" and _tiff_is_deep_colour(img):
                 return _orient(_read_tiff_deep(p), orientation)
             img.load()
-            return _pil_to_array(ImageOps.exif_transpose(img))
+            return _pil_to_array(ImageOps.exif_transpose(img), p)
     except UnidentifiedImageError:
-        raise ImageReadError(f"{p}: not a readable image (expected PNG, JPEG, BMP or TIFF)") from None
+        if _is_tiff(p):  # Pillow identifies no float colour TIFF; tifffile reads it
+            return _read_tiff_fallback(p)
+        raise ImageReadError(f"{p}: not a readable image (expected {IMAGE_KINDS})") from None
     except Image.DecompressionBombError as exc:
         raise ImageReadError(f"{p}: too large to read safely ({exc})") from None
     except (OSError, SyntaxError, ValueError, EOFError, png.Error, tifffile.TiffFileError) as exc:
         raise ImageReadError(f"{p}: truncated or corrupt image ({exc})") from None
+
+
+def stored_bits(path: str | os.PathLike[str]) -> int:
+    """Return 16 for a 16-bit (or deeper, or float) image file, else 8: the PNG depth that keeps its values."""
+    p = Path(path)
+    try:
+        with Image.open(p) as img:
+            if img.format == "PNG":
+                return 16 if _png_bit_depth(p) == 16 else 8
+            if img.format == "TIFF":
+                bits = img.tag_v2.get(258, (8,))  # BitsPerSample
+                return 16 if max(bits if isinstance(bits, tuple) else (bits,)) > 8 else 8
+            return 16 if img.mode in ("I;16", "I;16B", "I;16L", "I", "F") else 8
+    except UnidentifiedImageError:
+        return 16 if p.is_file() and _is_tiff(p) else 8  # what Pillow cannot identify is a float TIFF
+    except OSError:
+        return 8  # read_image reports an unreadable file
 
 
 def _png_bit_depth(path: Path) -> int:
@@ -96,22 +138,65 @@ def _tiff_is_deep_colour(img: Image.Image) -> bool:
     return max(bits) > 8 and img.mode not in ("I", "I;16", "I;16B", "F")
 
 
+def _is_tiff(path: Path) -> bool:
+    with path.open("rb") as f:
+        return f.read(4) in _TIFF_MAGIC
+
+
+def _read_tiff_fallback(path: Path) -> np.ndarray:
+    try:
+        with tifffile.TiffFile(path) as tif:
+            _warn_frames(path, len(tif.pages))
+            tag = tif.pages[0].tags.get(274)  # Orientation, the same code as EXIF's
+            orientation = tag.value if tag is not None else 1
+        return _orient(_read_tiff_deep(path), orientation)
+    except (tifffile.TiffFileError, ValueError, OSError, EOFError, IndexError, KeyError) as exc:
+        raise ImageReadError(f"{path}: truncated or corrupt image ({exc})") from None
+
+
 def _read_tiff_deep(path: Path) -> np.ndarray:
     data = tifffile.imread(path, key=0)
     if data.ndim == 3 and data.shape[0] in (3, 4) and data.shape[-1] not in (3, 4):
         data = np.moveaxis(data, 0, -1)  # planar configuration
-    scale = float(np.iinfo(data.dtype).max) if data.dtype.kind in "ui" else 1.0
-    data = np.clip(data.astype(np.float64) / scale, 0.0, 1.0)
+    if data.ndim not in (2, 3) or (data.ndim == 3 and data.shape[-1] not in (1, 2, 3, 4)):
+        raise ImageReadError(f"{path}: a TIFF of shape {data.shape} is not a gray or colour image")
+    if data.dtype.kind == "f":
+        data = _float_to_unit(data.astype(np.float64), path)
+    elif data.dtype.kind in "ui":
+        data = np.clip(data.astype(np.float64) / float(np.iinfo(data.dtype).max), 0.0, 1.0)
+    else:
+        raise ImageReadError(f"{path}: TIFF samples of type {data.dtype} are not supported")
+    if data.ndim == 3 and data.shape[-1] in (1, 2):
+        return data[..., 0]  # gray, with alpha dropped
     return data[..., :3] if data.ndim == 3 else data
 
 
-def _pil_to_array(img: Image.Image) -> np.ndarray:
+def _float_to_unit(data: np.ndarray, path: Path) -> np.ndarray:
+    """Float samples in [0, 1], by the module's rule for values on the 0-255 scale."""
+    if not np.isfinite(data).all():
+        raise ImageReadError(f"{path}: holds NaN or infinite values; refused")
+    top = float(data.max()) if data.size else 0.0
+    if top > _FLOAT_0_255_MAX:
+        raise ImageReadError(f"{path}: float values reach {top:g}; expected [0, 1] (or 0-255, rescaled)")
+    if top > 1.0:
+        warnings.warn(f"{path}: float values reach {top:g}, so they are taken as 0-255 and divided by 255",
+                      ImageReadWarning, stacklevel=2)
+        data = data / 255.0
+    return np.clip(data, 0.0, 1.0)
+
+
+def _warn_frames(path: Path, frames: int) -> None:
+    if frames > 1:
+        warnings.warn(f"{path}: has {frames} frames; only the first is used", ImageReadWarning, stacklevel=2)
+
+
+def _pil_to_array(img: Image.Image, path: Path) -> np.ndarray:
     mode = img.mode
     if mode in ("I;16", "I;16B", "I;16L", "I"):
         data = np.asarray(img, dtype=np.float64)
         return np.clip(data / 65535.0, 0.0, 1.0)
     if mode == "F":
-        return np.clip(np.asarray(img, dtype=np.float64), 0.0, 1.0)
+        return _float_to_unit(np.asarray(img, dtype=np.float64), path)
     if mode == "1":
         return np.asarray(img, dtype=np.float64)
     if mode in ("L", "LA"):
@@ -186,6 +271,9 @@ def write_png(path: str | os.PathLike[str], image: torch.Tensor, bits: int = 8) 
     """Write one image tensor in [0, 1] as an 8- or 16-bit PNG, atomically."""
     data = to_array(image, bits)
     target = Path(path)
+    blocked = next((p for p in target.parents if p.exists() and not p.is_dir()), None)
+    if blocked is not None:
+        raise ImageWriteError(f"cannot write {target}: {blocked} is not a folder")
     try:
         with atomic_output(target) as f:
             if bits == 8:

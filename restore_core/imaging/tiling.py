@@ -4,12 +4,19 @@ Each tile is run with a margin of context as wide as the network's receptive rad
 is discarded (its pixels saw the tile's zero padding) and the tiles are blended with linear ramps
 over a further `blend` pixels. Every pixel that is kept was computed with its full receptive field,
 so the blended output equals the untiled one up to floating-point rounding.
+
+A runner may enlarge its input by an integer `scale` (super-resolution: up-sampling, colour
+conversion and the network together), so that no step ever holds more than a tile: margins and
+blends are counted in input pixels and scaled for the output. Whoever shows progress registers a
+callback with `reporting_tiles`; `run_tiled` calls it after each tile.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import torch
@@ -19,6 +26,20 @@ Runner = Callable[[torch.Tensor], torch.Tensor]
 
 #: pixels over which neighbouring tiles are cross-faded, beyond the discarded margins
 BLEND = 8
+
+#: called with (tiles done, tiles in all) after each tile; a context variable, so the callback
+#: reaches the runner through any restorer without a parameter on every `restore` in between
+_on_tile: contextvars.ContextVar[Callable[[int, int], None] | None] = contextvars.ContextVar("on_tile", default=None)
+
+
+@contextlib.contextmanager
+def reporting_tiles(callback: Callable[[int, int], None] | None) -> Iterator[None]:
+    """Call `callback(done, total)` after each tile `run_tiled` runs inside the block."""
+    token = _on_tile.set(callback)
+    try:
+        yield
+    finally:
+        _on_tile.reset(token)
 
 
 def receptive_radius(module: nn.Module) -> int:
@@ -71,11 +92,13 @@ def _ramp(size: int, start: int, length: int, margin: int, blend: int) -> torch.
 
 
 def run_tiled(runner: Runner, x: torch.Tensor, tile: int, margin: int, blend: int = BLEND,
-              align: int = 1) -> torch.Tensor:
-    """Apply a size-preserving `runner` to `x` (N, C, H, W) tile by tile; equal to `runner(x)`.
+              align: int = 1, scale: int = 1) -> torch.Tensor:
+    """Apply `runner` to `x` (N, C, H, W) tile by tile; equal to `runner(x)`.
 
-    Tiles start on multiples of `align`, so a network that downsamples sees the same grid as on
-    the whole image.
+    `runner` maps an h x w input to `scale`h x `scale`w, each output pixel depending only on input
+    pixels within `margin`; `tile`, `margin` and `blend` count input pixels. Tiles start on
+    multiples of `align`, so a network that downsamples sees the same grid as on the whole image.
+    Only the output is as large as the image: every other buffer is a tile's or a row's.
     """
     n, _, h, w = x.shape
     overlap = 2 * margin + blend
@@ -83,26 +106,35 @@ def run_tiled(runner: Runner, x: torch.Tensor, tile: int, margin: int, blend: in
         raise ValueError(f"tile {tile} must be larger than twice the margin plus the blend ({overlap})")
     if h <= tile and w <= tile:
         return runner(x)
+    s = scale
     out: torch.Tensor | None = None
-    weight = torch.zeros(1, 1, h, w)
     rows, cols = tile_starts(h, tile, overlap, align), tile_starts(w, tile, overlap, align)
-    for y in rows:
+    # the tiles form a grid and each mask is a product of a row ramp and a column ramp, so the summed
+    # weights are the product of the summed ramps: two vectors instead of a whole-image weight map
+    row_weight, col_weight = torch.zeros(h * s), torch.zeros(w * s)
+    report, done = _on_tile.get(), 0
+    for i, y in enumerate(rows):
+        th = h - y if y == rows[-1] else min(tile, h)
+        wy = _ramp(th * s, y * s, h * s, margin * s, blend * s)
+        row_weight[y * s : (y + th) * s] += wy
         for x0 in cols:
-            th = h - y if y == rows[-1] else min(tile, h)
             tw = w - x0 if x0 == cols[-1] else min(tile, w)
+            wx = _ramp(tw * s, x0 * s, w * s, margin * s, blend * s)
+            if i == 0:
+                col_weight[x0 * s : (x0 + tw) * s] += wx
             piece = runner(x[..., y : y + th, x0 : x0 + tw])
-            if piece.shape[-2:] != (th, tw):
-                raise ValueError(f"tiling needs a size-preserving network; got {tuple(piece.shape)} for {th}x{tw}")
+            if piece.shape[-2:] != (th * s, tw * s):
+                raise ValueError(f"tiling needs a network that maps {th}x{tw} to {th * s}x{tw * s}; "
+                                 f"got {tuple(piece.shape)}")
             if out is None:
-                out = torch.zeros(n, piece.shape[1], h, w, dtype=piece.dtype)
-            wy = _ramp(th, y, h, margin, blend)
-            wx = _ramp(tw, x0, w, margin, blend)
-            mask = (wy[:, None] * wx[None, :])[None, None]
-            out[..., y : y + th, x0 : x0 + tw] += piece * mask
-            weight[..., y : y + th, x0 : x0 + tw] += mask
+                out = torch.zeros(n, piece.shape[1], h * s, w * s, dtype=piece.dtype)
+            out[..., y * s : (y + th) * s, x0 * s : (x0 + tw) * s] += piece * (wy[:, None] * wx[None, :])
+            done += 1
+            if report is not None:
+                report(done, len(rows) * len(cols))
     if out is None:  # unreachable: tile_starts always yields a tile; kept for the type checker
         return runner(x)
-    return out / weight
+    return out.div_(row_weight.view(-1, 1)).div_(col_weight.view(1, -1))
 
 
 def available_memory(device: torch.device) -> int:

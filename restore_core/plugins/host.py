@@ -3,11 +3,16 @@
 One broken plugin never takes the tool down: its failure is recorded (and shown by
 `restore plugins`) while every other plugin keeps working. Set `RESTORE_STRICT_PLUGINS=1`
 (plugin authors, CI) to make any failure raise instead.
+
+A plugin whose import takes longer than `IMPORT_WARN_SECONDS` gets a one-line warning naming its
+entry point while the import goes on: an import cannot be interrupted safely (it may hold locks or
+half-initialised modules), but a command that stalls without a word looks like a hang of restore.
 """
 
 from __future__ import annotations
 
 import importlib.metadata as md
+import threading
 import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -32,6 +37,9 @@ _HOOKS = {
 #: the distribution whose plugins (the built-ins) take precedence on a name clash
 OWN_DISTRIBUTION = "restore-framework"
 
+#: seconds a plugin may take to import before a warning names it (the import still goes on)
+IMPORT_WARN_SECONDS = 5.0
+
 
 class PluginWarning(UserWarning):
     """A plugin failed to load or register; everything else still works."""
@@ -53,6 +61,7 @@ class PluginHost:
     """Owns the pluggy manager, the loaded plugins and the registries they fill."""
 
     strict: bool = field(default_factory=settings.strict_plugins)
+    import_warn_seconds: float = IMPORT_WARN_SECONDS
     manager: pluggy.PluginManager = field(init=False)
     _dists: dict[str, tuple[str, str]] = field(default_factory=dict, init=False)
     _failures: dict[str, list[str]] = field(default_factory=dict, init=False)
@@ -69,12 +78,17 @@ class PluginHost:
             dist = (ep.dist.name, ep.dist.version) if ep.dist is not None else ("?", "?")
             if self.manager.has_plugin(ep.name):
                 continue
+            timer = threading.Timer(self.import_warn_seconds, _warn_slow_import, (ep.name, self.import_warn_seconds))
+            timer.daemon = True
+            timer.start()
             try:
                 module = ep.load()
             except (Exception, SystemExit) as exc:  # a plugin may raise anything while importing, even exit
                 self._dists[ep.name] = dist
                 self._fail(ep.name, f"import failed: {type(exc).__name__}: {exc}", exc)
                 continue
+            finally:
+                timer.cancel()
             self.add_plugin(module, ep.name, distribution=dist)
 
     def add_plugin(self, plugin: object, name: str, distribution: tuple[str, str] = ("", "")) -> None:
@@ -154,6 +168,12 @@ class PluginHost:
             if self.strict:
                 raise PluginError(f"plugin {name!r}: {message}" if whole_plugin else message) from exc
             warnings.warn(text, PluginWarning, stacklevel=3)
+
+
+def _warn_slow_import(name: str, seconds: float) -> None:
+    warnings.warn(f"plugin {name!r} is still importing after {seconds:g} s; restore waits for it (a plugin "
+                  "should defer heavy imports: see 'Keep importing cheap' in docs/publishing.md)",
+                  PluginWarning, stacklevel=1)
 
 
 def _register_fn(kind: str, plugin: str, staged: list[Registration]) -> Callable[..., None]:

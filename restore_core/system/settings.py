@@ -1,7 +1,8 @@
 """Every environment variable restore reads, read here and nowhere else.
 
 Invariants: a value is read when its function is called, never cached at import (tests and long
-sessions change the environment); a flag is on only when its variable is exactly `1`; an unset or
+sessions change the environment); a flag is on when its variable is `1`, `yes`, `true` or `on` (any
+case, spaces around ignored) and off for anything else (`0`, `no`, `false`, `off`, empty); an unset or
 empty path variable means the default; this module imports no torch, so `restore --version` stays fast.
 `VARIABLES` lists every variable with what it means: the table in docs/troubleshooting.md shows
 the same, and a test keeps the two together.
@@ -24,10 +25,10 @@ TRT_CACHE_ENV = "RESTORE_TRT_CACHE"
 VARIABLES: dict[str, str] = {
     DATA_ENV: "folder of local datasets, laid out as test/bsd68, train/bsd400, ...",
     CACHE_ENV: "folder downloaded datasets are kept in (default: the platform cache folder)",
-    OFFLINE_ENV: "1: never download a dataset",
+    OFFLINE_ENV: "1 (or yes, true, on): never download a dataset",
     RUNS_ENV: "folder benchmark runs go to when --out is not given (default: restore-runs)",
-    DEBUG_ENV: "1: show the traceback of any failure instead of one line",
-    STRICT_PLUGINS_ENV: "1: a plugin that fails to load or register is an error, not a warning",
+    DEBUG_ENV: "1 (or yes, true, on): show the traceback of any failure instead of one line",
+    STRICT_PLUGINS_ENV: "1 (or yes, true, on): a plugin that fails to load or register is an error, not a warning",
     TRT_CACHE_ENV: "folder compiled TensorRT programs are kept in (default: the platform cache folder)",
 }
 
@@ -37,8 +38,12 @@ def _path(name: str) -> Path | None:
     return Path(value).expanduser() if value else None
 
 
+_ON = frozenset({"1", "yes", "true", "on"})
+
+
 def _flag(name: str) -> bool:
-    return os.environ.get(name) == "1"
+    # `yes` and `true` are what people write; refusing them silently would ignore RESTORE_OFFLINE=yes
+    return os.environ.get(name, "").strip().lower() in _ON
 
 
 def _platform_cache(sub: str) -> Path:
@@ -58,7 +63,7 @@ def cache_dir() -> Path:
 
 
 def offline() -> bool:
-    """RESTORE_OFFLINE=1: never download a dataset; a missing one is an error naming where to put it."""
+    """RESTORE_OFFLINE=1 (or yes, true, on): never download; a missing dataset is an error naming where to put it."""
     return _flag(OFFLINE_ENV)
 
 
@@ -80,3 +85,23 @@ def strict_plugins() -> bool:
 def tensorrt_cache_dir() -> Path:
     """RESTORE_TRT_CACHE: where compiled TensorRT programs are kept, else the platform cache's `tensorrt`."""
     return _path(TRT_CACHE_ENV) or _platform_cache("tensorrt")
+
+
+def torchrun_world() -> tuple[int, int, int] | None:
+    """RANK, WORLD_SIZE and LOCAL_RANK, set by torchrun for each process it starts; None outside torchrun."""
+    values = [os.environ.get(name) for name in ("RANK", "WORLD_SIZE", "LOCAL_RANK")]
+    if values[0] is None or values[1] is None:
+        return None
+    try:
+        rank, size = int(values[0]), int(values[1])
+        local = int(values[2]) if values[2] is not None else rank
+    except ValueError:
+        from restore_core.errors import UsageError
+
+        raise UsageError(f"RANK, WORLD_SIZE and LOCAL_RANK must be integers (torchrun sets them), not "
+                         f"{values[0]!r}, {values[1]!r}, {values[2]!r}") from None
+    if not 0 <= rank < size:
+        from restore_core.errors import UsageError
+
+        raise UsageError(f"RANK {rank} is outside WORLD_SIZE {size}")
+    return rank, size, local

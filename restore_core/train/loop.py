@@ -2,13 +2,23 @@
 
 On CPU it trains in channels-last memory format under bf16 autocast where the processor has
 native bf16 (measured here: 2.4x per step for DnCNN-17); the loss and the optimiser stay fp32.
+
+A checkpoint is written atomically every `checkpoint_seconds` (0: after every step) and at the end,
+with `torch.save`, and read back with `torch.load(weights_only=True)`, which unpickles nothing but
+tensors and plain values: a checkpoint that is empty, truncated, not a checkpoint, a pickle of other
+objects or another network's is refused with one line naming it (`read_checkpoint`), and a
+checkpoint path that cannot be written is refused before training starts (`check_checkpoint_path`).
 """
 
 from __future__ import annotations
 
 import math
+import os
+import pickle
 import random
 import time
+import warnings
+import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -20,7 +30,7 @@ import torch
 from restore_core.components.interfaces import Degradation, DegradationInfo, TrainableRestorer
 from restore_core.components.metric_protocol import psnr, resolve, scoring_view
 from restore_core.components.network_restorer import NetworkRestorer
-from restore_core.errors import TrainingError, UsageError
+from restore_core.errors import TrainingError, UsageError, WeightsError
 from restore_core.system.atomic_files import atomic_path
 from restore_core.train.weights import read_state, save_weights
 
@@ -42,7 +52,7 @@ class TrainConfig:
     max_minutes: float | None = None
     patience: int | None = None  # validations without a new best before stopping early
     bf16: bool | None = None  # None: on when the CPU runs bf16 natively
-    checkpoint_seconds: float = 120.0
+    checkpoint_seconds: float = 120.0  # seconds between checkpoints (0: after every step); `--checkpoint-every`
 
 
 @dataclass
@@ -147,6 +157,72 @@ def validate(
     return float(np.mean(scores))
 
 
+def check_checkpoint_path(checkpoint: Path | None) -> None:
+    """Refuse a checkpoint path that is a folder or lies in a folder that is missing or not writable."""
+    if checkpoint is None:
+        return
+    if checkpoint.is_dir():
+        raise UsageError(f"checkpoint {str(checkpoint)!r} is a folder; name a file in it, "
+                         f"e.g. {str(checkpoint / 'run.ckpt')!r}")
+    folder = checkpoint.parent
+    if not folder.is_dir():
+        raise UsageError(f"checkpoint {str(checkpoint)!r} lies in {str(folder)!r}, which is not a folder that exists")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UsageError(f"checkpoint {str(checkpoint)!r} cannot be written: folder {str(folder)!r} is not writable")
+
+
+#: what a checkpoint holds, and of which type, as `train` writes it
+CHECKPOINT_PARTS = {"network": dict, "optimizer": dict, "state": dict, "python_rng": list, "torch_rng": torch.Tensor}
+
+
+def read_checkpoint(path: Path) -> dict[str, Any]:
+    """Read a checkpoint `train` wrote, unpickling nothing but tensors and plain values; refuse anything else."""
+    where = f"checkpoint {str(path)!r}"
+    if path.stat().st_size == 0:
+        raise WeightsError(f"{where} is empty (a run killed while creating it?); delete it to start afresh")
+    try:
+        with warnings.catch_warnings():  # torch warns about foreign pickle protocols: the error says enough
+            warnings.simplefilter("ignore")
+            saved = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        # never torch's own message: it recommends weights_only=False, which runs whatever the file holds
+        if "Unsupported global" in str(exc):
+            raise WeightsError(f"{where} holds objects other than tensors and plain values, which restore never "
+                               "unpickles; it was not written by restore train") from None
+        raise WeightsError(f"{where} is truncated or not a checkpoint (not a pickle of tensors restore reads); "
+                           "delete it to start afresh") from None
+    except OSError as exc:
+        raise WeightsError(f"{where} cannot be read ({exc.strerror or exc})") from None
+    except (RuntimeError, EOFError, ValueError, zipfile.BadZipFile) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise WeightsError(f"{where} is truncated or not a checkpoint ({reason}); delete it to start afresh") from None
+    if not isinstance(saved, dict):
+        raise WeightsError(f"{where} is not a restore train checkpoint (it holds a {type(saved).__name__})")
+    wrong = [k for k, kind in CHECKPOINT_PARTS.items() if not isinstance(saved.get(k), kind)]
+    if wrong:
+        raise WeightsError(f"{where} is not a restore train checkpoint (missing or malformed: {', '.join(wrong)})")
+    return saved
+
+
+def _resume(path: Path, saved: dict[str, Any], network: torch.nn.Module, optimizer: torch.optim.Optimizer,
+            rng: random.Random) -> dict[str, Any]:
+    """Load a read checkpoint into the run; return its training state."""
+    try:
+        network.load_state_dict(saved["network"], strict=True)
+        optimizer.load_state_dict(saved["optimizer"])
+        state = saved["state"]
+        missing = [k for k in ("step", "best_psnr", "best_step", "seconds", "history") if k not in state]
+        if missing:
+            raise KeyError(f"its training state lacks {', '.join(missing)}")
+        rng.setstate(_tuple_state(saved["python_rng"]))
+        torch.set_rng_state(saved["torch_rng"])
+    except (RuntimeError, ValueError, KeyError, TypeError, IndexError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise WeightsError(f"checkpoint {str(path)!r} does not fit this training run (another network or "
+                           f"configuration: {first}); delete it or pass another --checkpoint") from None
+    return state
+
+
 def _atomic_torch_save(obj: Any, path: Path) -> None:
     with atomic_path(path) as tmp:
         torch.save(obj, tmp)
@@ -172,6 +248,7 @@ def train(
     """
     if not isinstance(restorer, NetworkRestorer):
         raise UsageError(f"{restorer.name} is not trainable")
+    check_checkpoint_path(checkpoint)
     usable = [im for im in train_images if min(im.shape[-2:]) >= config.patch]
     if not usable:
         raise UsageError(f"no training image is at least {config.patch}x{config.patch} pixels")
@@ -181,6 +258,7 @@ def train(
     network = restorer.build_network(channels).to(memory_format=torch.channels_last)
     network.train()
     resuming = checkpoint is not None and checkpoint.is_file()
+    saved = read_checkpoint(checkpoint) if resuming and checkpoint is not None else None
     if init is not None and not resuming:
         # a separate stream, so a warm-started run draws the same training patches as a cold one
         calibration_rng = random.Random(config.seed + 1)
@@ -190,13 +268,8 @@ def train(
     optimizer = torch.optim.Adam(network.parameters(), lr=config.lr)
     bf16 = cpu_has_native_bf16() if config.bf16 is None else config.bf16
     state = {"step": 0, "best_psnr": -math.inf, "best_step": 0, "seconds": 0.0, "history": []}
-    if resuming:
-        saved = torch.load(checkpoint, weights_only=True)
-        network.load_state_dict(saved["network"])
-        optimizer.load_state_dict(saved["optimizer"])
-        state = saved["state"]
-        rng.setstate(_tuple_state(saved["python_rng"]))
-        torch.set_rng_state(saved["torch_rng"])
+    if saved is not None and checkpoint is not None:
+        state = _resume(checkpoint, saved, network, optimizer, rng)
     key = restorer.weights_key(info, channels)
     start = time.perf_counter() - state["seconds"]
     last_checkpoint = time.perf_counter()

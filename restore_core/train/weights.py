@@ -48,9 +48,13 @@ def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
     try:
         with safe_open(str(path), framework="pt") as fh:
             raw = (fh.metadata() or {}).get("restore", "{}")
-        return json.loads(raw)
+        metadata = json.loads(raw)
     except (OSError, SafetensorError, json.JSONDecodeError) as exc:
         raise WeightsError(f"cannot read weights {str(path)!r}: {exc}") from None
+    if not isinstance(metadata, dict):
+        raise WeightsError(f"weights {str(path)!r} have unreadable metadata: a JSON {type(metadata).__name__} "
+                           "where restore writes a mapping (an object)")
+    return metadata
 
 
 def read_state(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
@@ -66,6 +70,10 @@ def read_state(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
         scale = stored.get(key + INT8_SCALE)
         if scale is not None:
             value = value.float() * scale.view((-1,) + (1,) * (value.dim() - 1))
+        if value.is_floating_point() and not bool(torch.isfinite(value).all()):
+            # such weights turn every image into NaN, which PNG writing would make black without a word
+            raise WeightsError(f"weights {str(path)!r} hold values that are not finite numbers (NaN or infinity) "
+                               f"in {key}: the file is broken; retrain or restore it")
         state[key] = value
     return state
 

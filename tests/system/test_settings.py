@@ -19,7 +19,7 @@ def test_values_are_read_when_asked(monkeypatch, tmp_path):
     monkeypatch.setenv("RESTORE_DATA", str(tmp_path))
     monkeypatch.setenv("RESTORE_CACHE", "~/cache")
     monkeypatch.setenv("RESTORE_OFFLINE", "1")
-    monkeypatch.setenv("RESTORE_DEBUG", "yes")  # a flag is on only when it is exactly 1
+    monkeypatch.setenv("RESTORE_DEBUG", "maybe")  # a flag is on only for 1, yes, true or on
     assert settings.data_root() == tmp_path and settings.offline() and not settings.debug()
     assert settings.cache_dir() == Path("~/cache").expanduser()
 
@@ -34,3 +34,12 @@ def test_every_variable_is_read_here_and_documented():
     assert readers == ["restore_core/system/settings.py"]
     table = (ROOT / "docs" / "troubleshooting.md").read_text().split("## Environment variables", 1)[1]
     assert set(re.findall(r"^\| `(RESTORE_[A-Z_]+)` \|", table, re.M)) == set(settings.VARIABLES)
+
+
+def test_flags_take_yes_true_on_and_refuse_no_false_off(monkeypatch):
+    for value in ("1", "yes", "TRUE", " on ", "True"):
+        monkeypatch.setenv("RESTORE_OFFLINE", value)
+        assert settings.offline(), value
+    for value in ("0", "no", "false", "off", "", "2"):
+        monkeypatch.setenv("RESTORE_OFFLINE", value)
+        assert not settings.offline(), value
