@@ -18,6 +18,7 @@ import os
 import shlex
 from pathlib import Path
 
+from restore_core.system import settings
 from restore_core.system.atomic_files import atomic_write_text
 from restore_core.system.hardware import cpu_model
 
@@ -85,7 +86,7 @@ def main() -> None:
         "torch_threads": torch.get_num_threads(),
         "restore": restore_core.__version__,
         "torch": torch.__version__,
-        "restore_data": os.environ.get("RESTORE_DATA"),
+        "restore_data": str(settings.data_root()) if settings.data_root() else None,
         "rows": rows,
     }
     RESULTS.mkdir(exist_ok=True)

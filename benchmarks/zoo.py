@@ -28,6 +28,7 @@ from record import run_bench
 from restore_core.components.flops import flops_per_pixel
 from restore_core.plugins.host import default_host
 from restore_core.plugins.specs import split_specs
+from restore_core.system import settings
 from restore_core.system.atomic_files import atomic_write_text
 from restore_core.system.hardware import cpu_model
 from restore_core.train.weights import read_metadata
@@ -140,7 +141,7 @@ def main() -> None:
     parser.add_argument("--only", action="extend", nargs="+", default=None,
                         help="keys to re-measure (comma-separated or repeated); the other rows are kept from OUT.json")
     args = parser.parse_args()
-    if not os.environ.get("RESTORE_DATA"):
+    if settings.data_root() is None:
         raise SystemExit("zoo: set RESTORE_DATA to the folder holding the standard test sets")
     only = set(split_specs(args.only)) if args.only else None
     paths = [p for p in sorted(WEIGHTS.glob("*.safetensors")) if only is None or p.stem in only]

@@ -37,6 +37,8 @@ _moved.install()
 # public name -> module that defines it; imported when first asked for
 _EXPORTS = {
     "DENOISING": "restore_core.components.interfaces",
+    "DEBLOCKING": "restore_core.components.interfaces",
+    "DEBLURRING": "restore_core.components.interfaces",
     "SUPER_RESOLUTION": "restore_core.components.interfaces",
     "Degradation": "restore_core.components.interfaces",
     "DegradationInfo": "restore_core.components.interfaces",
@@ -70,6 +72,8 @@ __all__ = [  # noqa: RUF022 - grouped as _EXPORTS is
     "BenchResult",
     "CellKey",
     "CellResult",
+    "DEBLOCKING",
+    "DEBLURRING",
     "DENOISING",
     "Dataset",
     "Degradation",
@@ -113,6 +117,8 @@ if TYPE_CHECKING:  # static checkers and IDEs see the real names
     from restore_core.bench.runner import BenchResult, run_plan
     from restore_core.components.backends import Backend, Runner, ShapeRange
     from restore_core.components.interfaces import (
+        DEBLOCKING,
+        DEBLURRING,
         DENOISING,
         SUPER_RESOLUTION,
         Degradation,

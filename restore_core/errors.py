@@ -87,3 +87,7 @@ class ComponentError(RestoreError):
 
 class CellsFailedError(RestoreError):
     """A benchmark finished, but components failed in some of its cells (each named in the output)."""
+
+
+class OutputError(RestoreError):
+    """A restorer returned an unusable result (values that are not finite numbers); nothing is written."""

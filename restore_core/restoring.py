@@ -11,10 +11,18 @@ Invariants:
   input, and each PNG is written atomically, so a failure leaves only complete files behind.
 - With a degradation, each image's noise comes from `image_generator(seed, stem, spec)`: the same
   noise `restore bench` uses on that image, whatever the order or the other inputs.
+- With a mask or a region, only its bounding box (plus the restorer's receptive margin) is
+  restored and faded in (`restore_core.imaging.regions`); every pixel outside the mask and its
+  feather is the input's, and an 8- or 16-bit input file is written back at its own depth so those
+  pixels are the same in the file too. Masks and regions are checked against every input first.
+- `sigma="auto"` estimates each image's noise level (`restore_core.imaging.noise_level`), reports it
+  through `on_estimated`, and asks a restorer with a `sigma` option to estimate too (`sigma=auto`).
 """
 
 from __future__ import annotations
 
+import functools
+import math
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -22,12 +30,24 @@ from typing import TYPE_CHECKING
 
 from restore_core.components.interfaces import DENOISING, SUPER_RESOLUTION, DegradationInfo, Restorer
 from restore_core.errors import UsageError
+from restore_core.imaging.regions import DEFAULT_FEATHER
 
 if TYPE_CHECKING:  # torch loads when an image is restored, not when this module is imported
+    import numpy as np
     import torch
 
     from restore_core.components.interfaces import Degradation
     from restore_core.plugins.host import PluginHost
+
+    Region = tuple[int, int, int, int] | str  # X,Y,W,H in pixels
+    MaskLike = torch.Tensor | np.ndarray | str | os.PathLike[str]  # white (true, > 0.5) = restore
+
+#: pixels of context around a region for a restorer that declares no `receptive_radius`
+DEFAULT_CONTEXT = 32
+#: the largest output restored unless `max_pixels` (`--max-pixels`) raises it: 8192 x 8192, 64 Mi
+#: pixels, whose float32 RGB output alone takes 768 MiB
+MAX_PIXELS = 8192 * 8192
+
 
 def build_restorer(spec: str, *, backend: str = "auto", tile: int | str | None = "auto",
                    host: PluginHost | None = None) -> Restorer:
@@ -53,30 +73,51 @@ def degradation_info(*, sigma: float | None = None, scale: int | None = None) ->
 
 
 def restore_image(restorer: str | Restorer, image: torch.Tensor | str | os.PathLike[str], *,
-                  sigma: float | None = None, scale: int | None = None, info: DegradationInfo | None = None,
+                  sigma: float | str | None = None, scale: int | None = None, info: DegradationInfo | None = None,
+                  mask: MaskLike | None = None, region: Region | None = None, feather: int = DEFAULT_FEATHER,
                   backend: str = "auto", tile: int | str | None = "auto",
-                  host: PluginHost | None = None) -> torch.Tensor:
+                  host: PluginHost | None = None, max_pixels: int | None = MAX_PIXELS) -> torch.Tensor:
     """Restore a float32 (N, C, H, W) image (or an image file) with a restorer spec or a built restorer.
 
     `info` says how the image was degraded; without it, `scale` means super-resolution by that
-    factor and otherwise the image is noisy with standard deviation `sigma` (0-255; None: unknown).
-    `backend` and `tile` apply to a spec; a built restorer runs as it was configured.
+    factor and otherwise the image is noisy with standard deviation `sigma` (0-255; None: unknown;
+    "auto": estimated per image). `mask` (an (H, W) tensor or array, or a mask file; white = restore)
+    or `region` (X,Y,W,H) restores only that part, faded in over `feather` pixels; the rest is the
+    input unchanged. `backend` and `tile` apply to a spec; a built restorer runs as it was configured.
+    An image whose output would exceed `max_pixels` (None: no limit) is refused before it is read.
     """
     if info is not None and (sigma is not None or scale is not None):
         raise UsageError("give either a DegradationInfo or sigma/scale, not both")
-    if isinstance(restorer, Restorer):
-        model, label = restorer, restorer.spec()
-    elif isinstance(restorer, str):
-        model, label = build_restorer(restorer, backend=backend, tile=tile, host=host), restorer
-    else:
-        raise UsageError(f"a restorer is a spec string or a Restorer, not {type(restorer).__name__}")
+    auto = _auto_sigma(sigma, scale)
+    _check_scale(scale)
+    factor = info.scale if info is not None else scale or 1
     if isinstance(image, (str, os.PathLike)):
         from restore_core.imaging.io import read_image
 
+        _check_pixels(Path(image), factor, max_pixels)
         tensor, name = read_image(image), Path(image).name
     else:
         tensor, name = _checked_tensor(image), "this image"
-    return _restore(model, label, tensor, info or degradation_info(sigma=sigma, scale=scale), name)
+        _refuse_pixels(name, tensor.shape[-1], tensor.shape[-2], factor, max_pixels)
+    # masks and regions are checked before a restorer is built or an image restored
+    keep = _region_of(mask, region, tensor.shape[-2], tensor.shape[-1], feather)
+    if keep is not None and (scale is not None or (info is not None and info.scale != 1)):
+        raise UsageError("a mask or region restores part of an image in place; super-resolution changes its size")
+    if isinstance(restorer, Restorer):
+        model, label = restorer, restorer.spec()
+    elif isinstance(restorer, str):
+        spec = _auto_sigma_spec(restorer, host) if auto else restorer
+        model, label = build_restorer(spec, backend=backend, tile=tile, host=host), spec
+    else:
+        raise UsageError(f"a restorer is a spec string or a Restorer, not {type(restorer).__name__}")
+    if not auto:
+        return _restore(model, label, tensor, info or degradation_info(sigma=sigma, scale=scale), name, keep, feather)
+    import torch
+
+    from restore_core.imaging.noise_level import estimate_noise_sigma
+
+    return torch.cat([_restore(model, label, one, degradation_info(sigma=estimate), name, keep, feather)
+                      for one, estimate in zip(tensor.split(1), estimate_noise_sigma(tensor), strict=True)])
 
 
 def plan_outputs(inputs: Sequence[str | os.PathLike[str]], output: str | os.PathLike[str]) -> list[tuple[Path, Path]]:
@@ -85,7 +126,7 @@ def plan_outputs(inputs: Sequence[str | os.PathLike[str]], output: str | os.Path
     One input and an output ending in `.png` write that file; otherwise `output` is a folder and
     each image becomes `output/STEM.png`. Outputs that would replace each other or an input are refused.
     """
-    from restore_core.imaging.io import IMAGE_SUFFIXES, list_images
+    from restore_core.imaging.io import IMAGE_KINDS, IMAGE_SUFFIXES, list_images
 
     files: list[Path] = []
     for item in inputs:
@@ -93,7 +134,7 @@ def plan_outputs(inputs: Sequence[str | os.PathLike[str]], output: str | os.Path
         if path.is_dir():
             found = list_images(path)
             if not found:
-                raise UsageError(f"no images (PNG, JPEG, BMP, TIFF) in folder {str(item)!r}")
+                raise UsageError(f"no images ({IMAGE_KINDS}) in folder {str(item)!r}")
             files.extend(found)
         else:
             files.append(path)
@@ -107,6 +148,10 @@ def plan_outputs(inputs: Sequence[str | os.PathLike[str]], output: str | os.Path
     if not single and suffix == ".png":
         raise UsageError(f"{len(files)} inputs need an output folder, not the file {str(out)!r}")
     plan = [(path, out if single else out / f"{path.stem}.png") for path in files]
+    folder = out.parent if single else out
+    blocked = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
+    if blocked is not None:
+        raise UsageError(f"cannot write {out}: {blocked} is not a folder")
     # checked before anything is written: one output must never silently replace another, or an input
     seen: dict[Path, Path] = {}
     resolved_inputs = {f.resolve() for f in files}
@@ -122,26 +167,61 @@ def plan_outputs(inputs: Sequence[str | os.PathLike[str]], output: str | os.Path
 
 def restore_files(restorer: str | Restorer, inputs: Sequence[str | os.PathLike[str]],
                   output: str | os.PathLike[str], *, degradation: str | Degradation | None = None, seed: int = 0,
-                  sigma: float | None = None, scale: int | None = None, backend: str = "auto",
+                  sigma: float | str | None = None, scale: int | None = None,
+                  mask: str | os.PathLike[str] | None = None, region: Region | None = None,
+                  feather: int = DEFAULT_FEATHER, backend: str = "auto",
                   tile: int | str | None = "auto", host: PluginHost | None = None,
-                  on_written: Callable[[Path, Path], None] | None = None) -> list[tuple[Path, Path]]:
+                  on_written: Callable[[Path, Path], None] | None = None,
+                  on_estimated: Callable[[Path, float], None] | None = None,
+                  max_pixels: int | None = MAX_PIXELS,
+                  on_tile: Callable[[Path, int, int], None] | None = None,
+                  bit_depth: int | None = None) -> list[tuple[Path, Path]]:
     """Restore image files and folders to PNGs (see `plan_outputs`); return the (input, output) pairs written.
 
     `degradation` (a spec or a built one) degrades each clean input first, seeded per image, for
-    demonstrations; otherwise the inputs are real degraded images described by `sigma` or `scale`.
-    `on_written(input, output)` is called after each file, for progress.
+    demonstrations; otherwise the inputs are real degraded images described by `sigma` ("auto":
+    estimated per image, reported to `on_estimated(input, sigma)`) or `scale`. `mask` (a mask file,
+    white = restore, the size of every input) or `region` (X,Y,W,H) restores only that part, faded in
+    over `feather` pixels. `on_written(input, output)` is called after each file, for progress, and
+    `on_tile(input, done, total)` after each tile of a tiled restorer. An input whose output would
+    exceed `max_pixels` (None: no limit) is refused, from its header, before anything is restored.
+    Each PNG has `bit_depth` bits (8 or 16); None follows each input (16 for 16-bit and float files).
+    `sigma` and `scale` describe real degraded inputs, so with `degradation` (which says how it
+    degrades) either one is refused rather than silently ignored; `sigma="auto"` is the exception,
+    estimating from each degraded image (a demonstration of the estimate against a known level).
     """
     from restore_core.data.seeding import image_generator
-    from restore_core.imaging.io import read_image, write_png
+    from restore_core.imaging.io import read_image, stored_bits, write_png
+    from restore_core.imaging.tiling import reporting_tiles
     from restore_core.plugins.host import default_host
 
     host = host if host is not None else default_host()
+    auto = _auto_sigma(sigma, scale)
+    _check_scale(scale)
+    # --sigma auto with --degrade is allowed: it shows the estimate against a known noise level
+    if degradation is not None and ((sigma is not None and not auto) or scale is not None):
+        raise UsageError(f"--{'sigma' if sigma is not None else 'scale'} describes real degraded inputs; with "
+                         "--degrade the degradation says how each image was degraded: give one or the other")
+    if bit_depth not in (None, 8, 16):
+        raise UsageError(f"bit depth must be 8 or 16, not {bit_depth!r}")
+    plan = plan_outputs(inputs, output)
+    for path, _ in plan:
+        _check_pixels(path, 1 if degradation is not None or scale is None else scale, max_pixels)
+    masks: dict[Path, torch.Tensor] = {}
+    if mask is not None or region is not None:
+        if scale is not None:
+            raise UsageError("a mask or region restores part of an image in place; super-resolution changes its size")
+        # every input is checked before anything is restored or written
+        drawn = read_image(mask, mode="gray")[0, 0] if mask is not None else None
+        for path, _ in plan:
+            height, width = read_image(path).shape[-2:]
+            masks[path] = _region_of(drawn, region, height, width, feather, name=str(mask) if mask is not None else "")
     if isinstance(restorer, Restorer):
         model, label = restorer, restorer.spec()
     else:
-        model, label = build_restorer(restorer, backend=backend, tile=tile, host=host), restorer
+        spec = _auto_sigma_spec(restorer, host) if auto else restorer
+        model, label = build_restorer(spec, backend=backend, tile=tile, host=host), spec
     degrade = host.registry("degradation").build(degradation) if isinstance(degradation, str) else degradation
-    plan = plan_outputs(inputs, output)
     written: list[tuple[Path, Path]] = []
     for path, target in plan:
         image = read_image(path)
@@ -149,20 +229,147 @@ def restore_files(restorer: str | Restorer, inputs: Sequence[str | os.PathLike[s
             degraded = degrade.degrade(image, [image_generator(seed, path.stem, degrade.spec())])
             image, info = degraded.image, degraded.info
         else:
-            info = degradation_info(sigma=sigma, scale=scale)
-        write_png(target, _restore(model, label, image, info, path.name))
+            info = degradation_info(sigma=None if auto else sigma, scale=scale)  # type: ignore[arg-type]
+        if auto:
+            from dataclasses import replace
+
+            from restore_core.imaging.noise_level import estimate_noise_sigma
+
+            estimate = estimate_noise_sigma(image)[0]
+            info = replace(info, sigma=estimate)
+            if on_estimated is not None:
+                on_estimated(path, estimate)
+        with reporting_tiles(None if on_tile is None else functools.partial(on_tile, path)):
+            restored = _restore(model, label, image, info, path.name, masks.get(path), feather)
+        # a 16-bit input keeps its precision, and under a mask its untouched pixels stay bit-identical
+        write_png(target, restored, bits=bit_depth or stored_bits(path))
         written.append((path, target))
         if on_written is not None:
             on_written(path, target)
     return written
 
 
-def _restore(model: Restorer, label: str, image: torch.Tensor, info: DegradationInfo, name: str) -> torch.Tensor:
+def _check_scale(scale: object) -> None:
+    """Refuse a super-resolution factor outside 1-16 (the range the built-in up-samplers take)."""
+    if scale is not None and not (isinstance(scale, int) and not isinstance(scale, bool) and 1 <= scale <= 16):
+        raise UsageError(f"scale must be a whole number from 1 to 16, not {scale!r}")
+
+
+def _auto_sigma(sigma: object, scale: object = None) -> bool:
+    """Whether `sigma` asks for estimation; refuse what is neither a level nor "auto", or comes with `scale`."""
+    if sigma is not None and scale is not None:
+        raise UsageError("sigma describes noisy inputs and scale low-resolution ones: give one, not both")
+    if isinstance(sigma, str):
+        if sigma.strip().lower() != "auto":
+            raise UsageError(f"sigma is a noise level (0-255) or auto, not {sigma!r}")
+        return True
+    if sigma is not None and not (isinstance(sigma, int | float) and math.isfinite(sigma) and sigma >= 0):
+        raise UsageError(f"sigma must be a finite number >= 0 (a noise level, 0-255) or auto, not {sigma!r}")
+    return False
+
+
+def _auto_sigma_spec(spec: str, host: PluginHost | None) -> str:
+    """`spec` with `sigma=auto` added when the restorer takes a `sigma` option the spec leaves unset."""
+    from restore_core.plugins.host import default_host
+    from restore_core.plugins.registry import parameters
+
+    registry = (host if host is not None else default_host()).registry("restorer")
+    try:
+        reg, params = registry.parse(spec)
+    except Exception:  # building the spec reports what is wrong with it
+        return spec
+    if "sigma" in params or "sigma" not in parameters(reg.factory):
+        return spec
+    return f"{spec}{',' if ':' in spec else ':'}sigma=auto"
+
+
+def _region_of(mask: MaskLike | None, region: Region | None, height: int, width: int, feather: int,
+               name: str = "") -> torch.Tensor | None:
+    """The bool (H, W) mask of what to restore, or None for the whole image; bad ones are UsageErrors."""
+    from restore_core.imaging.regions import checked_mask, read_mask, region_mask
+
+    if mask is not None and region is not None:
+        raise UsageError("give a mask or a region, not both")
+    if not isinstance(feather, int) or feather < 0:
+        raise UsageError(f"feather is 0 or more pixels, not {feather!r}")
+    if region is not None:
+        return region_mask(region, height, width)
+    if isinstance(mask, (str, os.PathLike)):
+        return read_mask(mask, height, width)
+    if mask is not None:
+        return checked_mask(mask, height, width, name=f"mask {name}" if name else "the mask")
+    return None
+
+
+def _restore(model: Restorer, label: str, image: torch.Tensor, info: DegradationInfo, name: str,
+             keep: torch.Tensor | None = None, feather: int = DEFAULT_FEATHER) -> torch.Tensor:
     reason = model.supports(info, image.shape[1])
     if reason:
         # a usage error, as on the command line: the caller chose a restorer for the wrong task
         raise UsageError(f"{label} cannot restore {name}: {reason}")
-    return model.restore(image, info)
+    if keep is None:
+        return _finite(model.restore(image, info), label, name)
+    from restore_core.imaging.regions import blend, bounding_box, feather_weights
+
+    if tuple(keep.shape) != tuple(image.shape[-2:]):
+        raise UsageError(f"the mask is {keep.shape[1]}x{keep.shape[0]} but {name} is {image.shape[-1]}x"
+                         f"{image.shape[-2]} when restored (a degradation that changes the size?)")
+    # restore the box the blend weights cover, with the restorer's receptive margin of real context
+    weights = feather_weights(keep, feather)
+    box = bounding_box(weights > 0)
+    crop = box.grow(context_margin(model, image.shape[1]), *image.shape[-2:])
+    rows, cols = crop.slices()
+    restored = _finite(model.restore(image[..., rows, cols].contiguous(), info), label, name)
+    if restored.shape[-2:] != (crop.bottom - crop.top, crop.right - crop.left):
+        raise UsageError(f"{label} changes the image size, so it cannot restore part of {name} in place")
+    inner_rows, inner_cols = box.within(crop).slices()
+    return blend(image, restored[..., inner_rows, inner_cols], weights, box)
+
+
+def _finite(restored: torch.Tensor, label: str, name: str) -> torch.Tensor:
+    """`restored`, unless it holds NaN or infinity, which a PNG would show as black without a word."""
+    from restore_core.components.network_restorer import all_finite
+    from restore_core.errors import OutputError
+
+    if not all_finite(restored):
+        raise OutputError(f"{label} returned values that are not finite numbers (NaN or infinity) for {name}; "
+                          "nothing written")
+    return restored
+
+
+def _check_pixels(path: Path, scale: int, max_pixels: int | None) -> None:
+    """Refuse an input whose output would exceed `max_pixels`, reading only the image header."""
+    from PIL import Image, UnidentifiedImageError
+
+    if max_pixels is None:
+        return
+    try:
+        with Image.open(path) as img:  # lazy: the size comes from the header, nothing is decoded
+            width, height = img.size
+    except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError):
+        return  # reading the image reports what is wrong with it
+    _refuse_pixels(str(path), width, height, scale, max_pixels)
+
+
+def _refuse_pixels(name: str, width: int, height: int, scale: int, max_pixels: int | None) -> None:
+    pixels = width * height * scale * scale
+    if max_pixels is not None and pixels > max_pixels:
+        raise UsageError(f"{name}: the output would be {width * scale}x{height * scale} = {pixels:,} pixels, "
+                         f"above the limit of {max_pixels:,}; raise it with --max-pixels N (max_pixels= in Python)")
+
+
+def context_margin(restorer: Restorer, channels: int) -> int:
+    """Pixels of context a restorer needs around a region: its declared or computed receptive radius."""
+    declared = getattr(restorer, "receptive_radius", None)
+    if isinstance(declared, int) and declared >= 0:
+        return declared
+    from restore_core.components.network_restorer import NetworkRestorer
+
+    if isinstance(restorer, NetworkRestorer):
+        from restore_core.imaging.tiling import receptive_radius
+
+        return receptive_radius(restorer.build_network(channels))  # the architecture's reach, untrained
+    return DEFAULT_CONTEXT
 
 
 def _checked_tensor(image: object) -> torch.Tensor:

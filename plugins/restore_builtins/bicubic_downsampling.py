@@ -19,8 +19,8 @@ class BicubicDownsampling(Degradation):
     task = SUPER_RESOLUTION
 
     def __init__(self, scale: int = 3, quantize: bool = True) -> None:
-        if scale < 2:
-            raise ValueError(f"scale must be at least 2, got {scale}")
+        if not 2 <= scale <= 16:  # beyond x16 almost no image keeps enough pixels to restore or score
+            raise ValueError(f"scale must be from 2 to 16, got {scale}")
         self.scale = scale
         self.quantize = quantize
 
@@ -37,7 +37,12 @@ class BicubicDownsampling(Degradation):
         low = bicubic_resize(target, h // self.scale, w // self.scale).clamp(0.0, 1.0)
         if self.quantize:
             low = torch.round(low * 255.0) / 255.0
-        return Degraded(low, target, DegradationInfo(SUPER_RESOLUTION, scale=self.scale))
+        from restore_core.components.operators import BicubicDown
+
+        # the forward operator is the linear resize, without the clip and the 8-bit rounding
+        info = DegradationInfo(SUPER_RESOLUTION, scale=self.scale, params={"scale": self.scale},
+                               forward=BicubicDown(self.scale), adjoint=BicubicDown(self.scale, adjoint=True))
+        return Degraded(low, target, info)
 
 
 @hookimpl

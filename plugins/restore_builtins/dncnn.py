@@ -7,7 +7,7 @@ itself lives in `restore_builtins.dncnn_network`, imported when one is built.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from restore_builtins.trained_denoiser import TrainedDenoiser
 from restore_core import DegradationInfo, hookimpl
@@ -23,7 +23,8 @@ class DnCNN(TrainedDenoiser):
     name = "dncnn"
     description = "DnCNN residual denoiser (layers=7 original study, layers=17 the paper)"
 
-    def __init__(self, layers: int = 7, features: int = 64, blind: bool = False, weights: str | None = None) -> None:
+    def __init__(self, layers: int = 7, features: int = 64, blind: bool = False, weights: str | None = None,
+                 sigma: Literal["auto"] | None = None) -> None:
         if layers < 3:
             raise ValueError(f"layers must be at least 3, got {layers}")
         if features < 1:
@@ -32,6 +33,9 @@ class DnCNN(TrainedDenoiser):
         self.layers = layers
         self.features = features
         self.blind = blind  # one model for every noise level, trained under gaussian-blind (DnCNN-B)
+        if sigma not in (None, "auto"):
+            raise ValueError(f"sigma is auto (estimate the noise level) or none, not {sigma!r}")
+        self.sigma = sigma
 
     def build_network(self, channels: int) -> nn.Module:
         """Return a freshly initialised DnCNN."""

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from restore_core import DENOISING, Degradation, DegradationInfo, Degraded, hookimpl
+from restore_core.components.operators import identity
 
 if TYPE_CHECKING:
     import torch
@@ -36,7 +37,8 @@ class GaussianNoise(Degradation):
         noisy = clean + noise * (self.sigma / 255.0)
         if self.clip:
             noisy = noisy.clamp(0.0, 1.0)
-        return Degraded(noisy, clean, DegradationInfo(DENOISING, sigma=self.sigma))
+        return Degraded(noisy, clean, DegradationInfo(DENOISING, sigma=self.sigma, params={"sigma": self.sigma},
+                                                      forward=identity, adjoint=identity))
 
 
 class BlindGaussianNoise(Degradation):
@@ -64,7 +66,8 @@ class BlindGaussianNoise(Degradation):
             sigma = self.sigma_min + (self.sigma_max - self.sigma_min) * float(torch.rand((), generator=g))
             noise = torch.randn(image.shape, generator=g, dtype=torch.float32).to(clean.device)
             noisy.append(image + noise * (sigma / 255.0))
-        return Degraded(torch.stack(noisy), clean, DegradationInfo(DENOISING, sigma=None))
+        return Degraded(torch.stack(noisy), clean, DegradationInfo(DENOISING, sigma=None, forward=identity,
+                                                                    adjoint=identity))
 
 
 @hookimpl

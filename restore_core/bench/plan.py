@@ -49,6 +49,7 @@ class BenchPlan:
     crop: int | None = None
     crop_at: str = "centre"
     tile: int | str | None = "auto"
+    shard: tuple[int, int] | None = None  # (i, n): only images i, i+n, i+2n, ... of each dataset
     suite: str | None = field(default=None, compare=False)  # the suite file it came from, for the manifest
 
     def __post_init__(self) -> None:
@@ -62,6 +63,8 @@ class BenchPlan:
             raise UsageError(f"crop_at must be one of {', '.join(CROP_PLACES)}, not {self.crop_at!r}")
         if self.limit is not None and self.limit < 1:
             raise UsageError(f"limit must be at least 1, not {self.limit}")
+        if self.shard is not None and not (len(self.shard) == 2 and 0 <= self.shard[0] < self.shard[1]):
+            raise UsageError(f"a shard is I/N with 0 <= I < N, not {'/'.join(map(str, self.shard))}")
 
     @classmethod
     def from_specs(cls, restorers: str | Sequence[str], degradations: str | Sequence[str],
@@ -83,6 +86,9 @@ class BenchPlan:
         lists["metrics"] = lists["metrics"] or DEFAULT_METRICS
         lists["backends"] = lists["backends"] or ("auto",)
         seed = given.pop("seed", suite.seed if suite.seed is not None else 0)
+        for key in ("limit", "crop"):  # the suite's, unless given
+            if key not in given and getattr(suite, key) is not None:
+                given[key] = getattr(suite, key)
         return cls(**lists, seed=seed, suite=str(path), **given)
 
     @classmethod
@@ -116,6 +122,9 @@ class BenchPlan:
         metrics = build_named(host, "metric", self.metrics)
         datasets = [open_dataset_spec(host, s).limit(self.limit).cropped(self.crop, self.crop_at)  # type: ignore[arg-type]
                     for s in self.datasets]
+        if self.shard is not None:  # every n-th image: shards of one plan are disjoint and cover it
+            i, n = self.shard
+            datasets = [replace(ds, records=ds.records[i::n]) for ds in datasets]
         return BuiltPlan(self, restorers, degradations, datasets, metrics)
 
 
@@ -135,7 +144,9 @@ class BuiltPlan:
         return {"restorers": [[x.label, x.backend] for x in self.restorers],
                 "degradations": [x.label for x in self.degradations],
                 "datasets": [x.name for x in self.datasets], "metrics": [x.label for x in self.metrics],
-                "seed": p.seed, "limit": p.limit, "crop": p.crop, "crop_at": p.crop_at if p.crop else None}
+                "seed": p.seed, "limit": p.limit, "crop": p.crop, "crop_at": p.crop_at if p.crop else None,
+                # only when sharded, so the matrix of an unsharded run is what it always was
+                **({"shard": list(p.shard)} if p.shard else {})}
 
     def metric_directions(self) -> dict[str, bool]:
         """Each metric's `higher_is_better`, by label (recorded so reports read right without the plugin)."""

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 from restore_core.bench.plan import BenchPlan, BuiltPlan
 from restore_core.bench.records import CellKey, CellResult, Record, StoreKey, aggregate, latest
 from restore_core.bench.samples import has_samples, save_samples
-from restore_core.errors import ComponentError, RestoreError, WeightsNotFoundError
+from restore_core.errors import ComponentError, RestoreError, UsageError, WeightsNotFoundError
 from restore_core.plugins.specs import Named
 
 if TYPE_CHECKING:
@@ -91,18 +91,22 @@ Done = dict[StoreKey, Record]
 
 def run_plan(plan: BenchPlan, store: RunStore | str | os.PathLike[str] | None = None,
              on_image: OnProgress | None = None, *, host: PluginHost | None = None, resume: bool = False,
-             jobs: int = 1, fail_fast: bool = False, command: str | None = None) -> BenchResult:
+             jobs: int = 1, fail_fast: bool = False, command: str | None = None, executor: str = "local",
+             address: str | None = None) -> BenchResult:
     """Measure every cell of `plan`; return its cells and records.
 
     `store` is a run directory (created, or continued with `resume=True`) or an open RunStore;
     without one nothing is written. `on_image` is called as images are measured. `jobs` > 1 runs
-    cells in worker processes (identical scores; timings shared between workers).
+    cells in worker processes (identical scores; timings shared between workers); `executor="ray"`
+    runs them as Ray tasks, on a local instance or the cluster at `address`.
     """
+    if executor not in ("local", "ray"):
+        raise UsageError(f"executor must be local or ray, not {executor!r}")
     from restore_core.bench.store import RunStore, read_records
 
     built = plan.build(host)
     own_store = store is not None and not isinstance(store, RunStore)
-    opened: RunStore | None = (RunStore.create(Path(store), manifest(built, host, jobs, command), resume)  # type: ignore[arg-type]
+    opened: RunStore | None = (RunStore.create(Path(store), manifest(built, host, jobs, command, executor), resume)  # type: ignore[arg-type]
                                if own_store else store)  # type: ignore[assignment]
     try:
         done: Done = {}
@@ -116,11 +120,16 @@ def run_plan(plan: BenchPlan, store: RunStore | str | os.PathLike[str] | None = 
             fresh.append(record)
             sink(record)
 
-        if jobs > 1:
+        if executor == "ray":
+            from restore_core.bench.ray_executor import run_cells_ray
+
+            done = run_cells_ray(built, done, keep, on_image, fail_fast, address)
+            on_image = None  # the final pass below only aggregates and draws samples
+        elif jobs > 1:
             from restore_core.bench.parallel import run_cells
 
             done = run_cells(built, jobs, done, keep, on_image, fail_fast)
-            on_image = None  # the final pass below only aggregates and draws samples
+            on_image = None
         samples = opened.path / "samples" if opened is not None else None
         unprepared = preflight(built)
         measure(built, keep, done, on_image=on_image, fail_fast=fail_fast, samples=samples, unprepared=unprepared)
@@ -139,14 +148,16 @@ def _discard(record: Record) -> None:
     """The sink of a run without a store."""
 
 
-def manifest(built: BuiltPlan, host: PluginHost | None, jobs: int, command: str | None) -> dict[str, Any]:
+def manifest(built: BuiltPlan, host: PluginHost | None, jobs: int, command: str | None,
+             executor: str = "local") -> dict[str, Any]:
     """What a run directory records about itself (see restore_core.bench.store)."""
     from restore_core.plugins.host import default_host
     from restore_core.system.provenance import environment
 
     host = host or default_host()
     plan = built.plan
-    return {"matrix": built.matrix(), "suite": plan.suite, "tile": plan.tile, "jobs": jobs, "command": command,
+    return {"matrix": built.matrix(), "suite": plan.suite, "tile": plan.tile, "jobs": jobs, "executor": executor,
+            "command": command,
             "environment": environment(),
             "metrics": {label: {"higher_is_better": hib} for label, hib in built.metric_directions().items()},
             "components": built.components(),
@@ -235,7 +246,10 @@ def measure(built: BuiltPlan, sink: Sink, done: Done, *, on_image: OnProgress | 
                         pending.append(named)
                     elif previous.kind == "failed":
                         active.remove(named)  # failed in a worker: the cell stops there, as in a serial run
-                want_samples = samples is not None and index == 0 and not has_samples(samples, dataset.name, deg.label)
+                # the first image of the whole set: a shard other than the first has none to show
+                first_shard = built.plan.shard is None or built.plan.shard[0] == 0
+                want_samples = (samples is not None and index == 0 and first_shard
+                                and not has_samples(samples, dataset.name, deg.label))
                 completed += 1
                 if not pending and not want_samples:
                     if on_image is not None:
@@ -297,6 +311,8 @@ def measure(built: BuiltPlan, sink: Sink, done: Done, *, on_image: OnProgress | 
                         if tuple(out.shape) != tuple(degraded.target.shape):
                             raise ValueError(f"returned shape {tuple(out.shape)} for a target of "
                                              f"{tuple(degraded.target.shape)}")
+                        if not bool(out.isfinite().all()):  # NaN would pass the clamp and score as NaN
+                            raise ValueError("returned non-finite values (NaN or infinity)")
                         out = out.clamp(0.0, 1.0)  # the protocol scores outputs clipped, whatever a plugin returns
                     except Exception as exc:
                         if fail_fast:

@@ -13,7 +13,8 @@ Layout of a run directory:
   `restore_core.bench.records.Record`: `kind` is `image` (metrics, input_metrics, seconds, pixels,
   peak_extra_memory_mib), `skipped` (a whole cell, `image` null, `reason`) or `failed` (a component
   raised on `image`; `reason` names it); a later line with the same (cell, image) replaces an earlier
-  one, so a retried image supersedes its failure.
+  one, so a retried image supersedes its failure. A line that is not such a record (garbage, another
+  layout, a score that is not a number) is skipped when reading, never mis-scored.
 - `samples/`: small PNG crops (clean, degraded, each restorer) of the first image of every
   dataset and degradation, for the visual comparison grids of `restore bench report`.
 - `.lock`: held with `flock` while a process writes the run, so two runs cannot write one store.
@@ -55,24 +56,43 @@ class RunStore:
 
     @classmethod
     def create(cls, path: Path, manifest: dict[str, Any], resume: bool) -> RunStore:
-        """Open `path` for writing: new (it must not hold a run) or resumed (its matrix must match)."""
-        path.mkdir(parents=True, exist_ok=True)
+        """Open `path` for writing: new (it must not hold a run) or resumed (its matrix must match).
+
+        A directory this call created is removed again when opening fails (a full disk writing the
+        manifest), so a failed start leaves no empty run behind.
+        """
+        blocked = next((p for p in (path, *path.parents) if p.exists() and not p.is_dir()), None)
+        if blocked is not None:
+            raise UsageError(f"cannot use {path} as a run directory: {blocked} is not a folder")
+        fresh = not path.exists()
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the run directory {path} ({exc.strerror or exc})") from None
         store = cls(path, manifest)
-        store._lock()
-        existing = path / MANIFEST
-        if existing.is_file():
-            if not resume:
-                store.close()
-                raise UsageError(f"{path} already holds a run; add --resume to continue it or choose another --out")
-            old = json.loads(existing.read_text())
-            if old.get("matrix") != manifest.get("matrix"):
-                store.close()
-                raise StoreError(f"{path} holds a run of a different matrix; resume it with the same options "
-                                 f"(it was: {json.dumps(old.get('matrix'), sort_keys=True)[:300]})")
-            store.manifest = {**old, "resumed": [*old.get("resumed", []), _now()]}
-        atomic_write_text(existing, json.dumps(store.manifest, indent=1, sort_keys=True) + "\n")
-        _cut_torn_line(path / RESULTS)
-        store._fd = os.open(path / RESULTS, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            store._lock()
+            existing = path / MANIFEST
+            if existing.is_file():
+                if not resume:
+                    raise UsageError(f"{path} already holds a run; add --resume to continue it "
+                                     "or choose another --out")
+                old = read_manifest(path)
+                if old.get("matrix") != manifest.get("matrix"):
+                    raise StoreError(f"{path} holds a run of a different matrix; resume it with the same options "
+                                     f"(it was: {json.dumps(old.get('matrix'), sort_keys=True)[:300]})")
+                store.manifest = {**old, "resumed": [*old.get("resumed", []), _now()]}
+            try:
+                atomic_write_text(existing, json.dumps(store.manifest, indent=1, sort_keys=True) + "\n")
+                _cut_torn_line(path / RESULTS)
+                store._fd = os.open(path / RESULTS, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            except OSError as exc:
+                raise StoreError(f"cannot write the run directory {path} ({exc.strerror or exc})") from None
+        except BaseException:
+            store.close()
+            if fresh:
+                remove_if_empty(path)
+            raise
         return store
 
     def _lock(self) -> None:
@@ -133,10 +153,25 @@ def read_records(path: Path) -> list[Record]:
     out = []
     for line in read_results(path):
         try:
-            out.append(Record.from_json(line))
-        except (KeyError, TypeError, ValueError):
+            record = Record.from_json(line)
+        except (KeyError, TypeError, ValueError, AttributeError):
             continue  # a line this version cannot read: not silently mis-scored, just left out
+        if _well_typed(record):  # valid JSON of the right keys can still hold a string for a score
+            out.append(record)
     return out
+
+
+def _well_typed(record: Record) -> bool:
+    def number(value: object) -> bool:
+        return value is None or (isinstance(value, int | float) and not isinstance(value, bool))
+
+    cell = record.cell
+    names = (cell.restorer, cell.degradation, cell.dataset)
+    return (all(isinstance(n, str) for n in names)
+            and all(v is None or isinstance(v, str) for v in (cell.backend, record.image, record.reason))
+            and all(isinstance(k, str) and number(v) for scores in (record.metrics, record.input_metrics)
+                    for k, v in scores.items())
+            and all(number(v) for v in (record.seconds, record.pixels, record.peak_extra_memory_mib)))
 
 
 def _cut_torn_line(file: Path) -> None:
@@ -157,7 +192,31 @@ def read_manifest(path: Path) -> dict[str, Any]:
     file = path / MANIFEST
     if not file.is_file():
         raise StoreError(f"{path} is not a benchmark run (no {MANIFEST})")
-    return json.loads(file.read_text())
+    try:
+        manifest = json.loads(file.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise StoreError(f"{file}: not a readable manifest ({exc})") from None
+    if not isinstance(manifest, dict):
+        raise StoreError(f"{file}: not a readable manifest (a JSON {type(manifest).__name__}, not an object)")
+    return manifest
+
+
+def remove_if_empty(path: Path) -> bool:
+    """Remove a run directory that holds no result (a run that failed before measuring); say if it did."""
+    if not path.is_dir():
+        return False
+    allowed = {MANIFEST, RESULTS, LOCK, SAMPLES}
+    entries = list(path.iterdir())
+    results = path / RESULTS
+    samples = path / SAMPLES
+    if any(p.name not in allowed for p in entries) \
+            or (results.is_file() and results.stat().st_size > 0) \
+            or (samples.is_dir() and any(f.is_file() for f in samples.rglob("*"))):
+        return False
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
+    return True
 
 
 def result_key(record: dict[str, Any]) -> Key:

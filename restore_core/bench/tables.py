@@ -8,7 +8,11 @@ plugin). Invariants:
 - a gain is an improvement in the metric's own direction: output minus input for a metric where
   higher is better, input minus output where lower is better; so a positive gain is always good;
 - the best value of each metric is marked within each (degradation, dataset), by direction;
-- PSNR-like metrics (`psnr*`) show 2 decimals, others 4; JSON keeps 4 decimals of everything.
+- PSNR-like metrics (`psnr*`) show 2 decimals, others 4; JSON keeps 4 decimals of everything;
+- JSON rows hold only finite numbers (JSON has no infinity or NaN: `json.dumps` would write
+  `Infinity`, which no strict parser reads): a value that is not finite, such as the PSNR of an
+  exact output, is null there, and the row's `not_finite` lists those keys with `inf`, `-inf` or
+  `nan`, so a null that means "infinite" is told apart from one that means "not measured".
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import csv
 import html as html_lib
 import io
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -85,8 +90,18 @@ def json_rows(cells: Iterable[CellResult], directions: Directions, rounded: bool
         row["skipped"] = cell.skipped
         if cell.failed:
             row["failed"] = cell.failed
+        if rounded:
+            _finite_only(row)
         rows.append(row)
     return rows
+
+
+def _finite_only(row: dict[str, Any]) -> None:
+    """Replace the row's non-finite numbers with None, naming each in `not_finite` (see the module rules)."""
+    odd = {key: str(value) for key, value in row.items() if isinstance(value, float) and not math.isfinite(value)}
+    if odd:
+        row.update(dict.fromkeys(odd))
+        row["not_finite"] = odd
 
 
 def csv_text(rows: Sequence[dict[str, Any]]) -> str:
@@ -95,7 +110,9 @@ def csv_text(rows: Sequence[dict[str, Any]]) -> str:
     names = list(dict.fromkeys(k for row in rows for k in row)) if rows else ["restorer"]
     writer = csv.DictWriter(buf, fieldnames=names, lineterminator="\n")
     writer.writeheader()
-    writer.writerows(rows)
+    # a mapping (`not_finite`) becomes `key=value` pairs: one cell, no Python repr in a CSV
+    writer.writerows({k: " ".join(f"{a}={b}" for a, b in v.items()) if isinstance(v, dict) else v
+                      for k, v in row.items()} for row in rows)
     return buf.getvalue()
 
 

@@ -29,6 +29,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
               "Score every restorer x degradation x dataset (x backend) combination; store and print it."),
     "datasets": ("catalogue:datasets",
                  "Show every dataset: local (under RESTORE_DATA), cached, downloadable or missing."),
+    "export": ("export:export",
+               "Export a network restorer to ONNX (dynamic height and width, BatchNorm folded), checked "
+               "against eager."),
     "list": ("catalogue:list_components",
              "List degradations, restorers, metrics, datasets and backends with the plugin each comes from."),
     "models": ("catalogue:models", "List the trained weights plugins ship, with what their model cards record."),

@@ -43,13 +43,21 @@ DEFAULT_DATASET = "skimage"  # restore_core.bench.plan.DEFAULT_DATASET, without 
               help="Continue the run in --out, skipping what it already holds (failed cells are retried).")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=1, show_default=True,
               help="Run independent cells in N worker processes (scores identical; timings shared).")
+@click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="Where cells run: this process (or --jobs workers), or Ray tasks (pip install "
+                   "'restore-framework[ray]').")
+@click.option("--address", default=None,
+              help="With --executor ray: the cluster to join (auto, or ray://HOST:10001); default a local instance.")
+@click.option("--shard", default=None, metavar="I/N",
+              help="Measure only images I, I+N, I+2N, ... of each dataset (0 <= I < N); `bench merge` joins shards.")
 @click.option("--fail-fast", is_flag=True,
               help="Stop at the first component that raises, instead of marking its cell failed and going on.")
 @click.pass_context
 def bench(ctx: click.Context, restorers: tuple[str, ...], degradations: tuple[str, ...],
           datasets: tuple[str, ...], metrics: tuple[str, ...], suite: Path | None, fmt: str, seed: int,
           limit: int | None, crop: int | None, crop_at: str, backends: tuple[str, ...], tile: str,
-          out: Path | None, resume: bool, jobs: int, fail_fast: bool) -> None:
+          out: Path | None, resume: bool, jobs: int, executor: str, address: str | None, shard: str | None,
+          fail_fast: bool) -> None:
     """Score every restorer x degradation x dataset (x backend) combination; store and print it.
 
     A component that raises marks its cell failed (named with its plugin, the image and the error);
@@ -60,7 +68,7 @@ def bench(ctx: click.Context, restorers: tuple[str, ...], degradations: tuple[st
         return
     from restore_core.bench.plan import BenchPlan
     from restore_core.bench.runner import command_line, run_plan
-    from restore_core.bench.store import default_run_dir
+    from restore_core.bench.store import default_run_dir, remove_if_empty
     from restore_core.plugins.specs import parse_tile
     from restore_core.system import settings
 
@@ -71,15 +79,24 @@ def bench(ctx: click.Context, restorers: tuple[str, ...], degradations: tuple[st
     plan = BenchPlan.from_options(suite, restorers=restorers, degradations=degradations,
                                   datasets=given("datasets", datasets), metrics=given("metrics", metrics),
                                   backends=given("backends", backends), seed=given("seed", seed), limit=limit,
-                                  crop=crop, crop_at=crop_at, tile=parse_tile(tile))
+                                  crop=crop, crop_at=crop_at, tile=parse_tile(tile), shard=_shard(shard))
+    if address is not None and executor != "ray":
+        raise UsageError("--address names a Ray cluster: give it with --executor ray")
     if resume and out is None:
         raise UsageError("--resume needs --out DIR naming the run to continue")
     run_dir = out if out is not None else default_run_dir(settings.runs_root())
-    with progress_bar(fmt == "table") as progress:
-        task = progress.add_task("bench", total=None)
-        result = run_plan(plan, run_dir, lambda p: progress.update(task, completed=p.completed, total=p.total,
-                                                                   description=p.description),
-                          host=host_of(ctx), resume=resume, jobs=jobs, fail_fast=fail_fast, command=command_line())
+    fresh = not run_dir.exists()
+    try:
+        with progress_bar(fmt == "table") as progress:
+            task = progress.add_task("bench", total=None)
+            result = run_plan(plan, run_dir, lambda p: progress.update(task, completed=p.completed, total=p.total,
+                                                                       description=p.description),
+                              host=host_of(ctx), resume=resume, jobs=jobs, fail_fast=fail_fast,
+                              command=command_line(), executor=executor, address=address)
+    except BaseException:
+        if fresh:  # a run that failed before measuring anything leaves no empty run folder behind
+            remove_if_empty(run_dir)
+        raise
     render_result(result, fmt)
     stderr.print(f"[dim]results stored in {run_dir}[/]")
     if result.failed:
@@ -87,6 +104,19 @@ def bench(ctx: click.Context, restorers: tuple[str, ...], degradations: tuple[st
         raise CellsFailedError(f"{len(result.failed)} cell{'s' if len(result.failed) > 1 else ''} failed "
                                f"(first: {first.failed}); the rest are stored in {run_dir}, and "
                                "--resume retries the failed ones")
+
+
+def _shard(value: str | None) -> tuple[int, int] | None:
+    """Parse --shard I/N."""
+    if value is None:
+        return None
+    i, slash, n = value.partition("/")
+    try:
+        if not slash:
+            raise ValueError
+        return int(i), int(n)
+    except ValueError:
+        raise UsageError(f"--shard is I/N (e.g. 0/4), not {value!r}") from None
 
 
 def render_result(result: Any, fmt: str) -> None:
@@ -142,6 +172,17 @@ def bench_compare(run_a: Path, run_b: Path, fmt: str) -> None:
     for note in notes:
         console.print(Text(note))
     console.print(Text(tables.compare_note(comparison.directions), style="dim"))
+
+
+@bench.command("merge")
+@click.argument("runs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-o", "--out", required=True, type=click.Path(path_type=Path), help="The merged run directory (new).")
+def bench_merge(runs: tuple[Path, ...], out: Path) -> None:
+    """Merge runs of one plan made apart (shards, other machines) into one run directory."""
+    from restore_core.bench.merge import merge_runs
+
+    merged = merge_runs(list(runs), out)
+    click.echo(f"merged {len(runs)} runs ({merged} records) into {out}")
 
 
 @bench.command("report")

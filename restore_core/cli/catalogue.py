@@ -221,7 +221,8 @@ def plugins(ctx: click.Context) -> None:
         if reason:
             unavailable.setdefault(reg.plugin, []).append(f"backend {reg.name} unavailable here: {reason}")
     for info in host.plugins():
-        status = Text("failed: " + "; ".join(info.failures), style="red") if info.failures else Text("ok")
+        # each failure already says what failed ("import failed: ...", "register_x of 'p' failed; ...")
+        status = Text("; ".join(info.failures), style="red") if info.failures else Text("ok")
         if info.name in unavailable and not info.failures:
             status.append("; " + "; ".join(unavailable[info.name]), style="yellow")
         table.add_row(Text(info.name), Text(info.distribution), Text(info.version), Text(", ".join(info.hooks)),

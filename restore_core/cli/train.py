@@ -36,6 +36,8 @@ from restore_core.cli.context import host_of, stderr
 @click.option("--val-every", default=250, show_default=True, help="Validate every N steps.")
 @click.option("--checkpoint", type=click.Path(path_type=Path), default=None,
               help="Resumable checkpoint file (resumed from when it exists).")
+@click.option("--checkpoint-every", "checkpoint_seconds", type=click.FloatRange(min=0), default=120.0,
+              show_default=True, help="Seconds between checkpoints; 0 writes one after every step.")
 @click.option("--init", type=click.Path(path_type=Path), default=None,
               help="Start from these weights (.safetensors), e.g. a shallower DnCNN to deepen.")
 @click.option("--seed", default=0, show_default=True)

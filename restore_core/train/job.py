@@ -109,10 +109,11 @@ class TrainJob:
         from restore_core.components.interfaces import TrainableRestorer
         from restore_core.plugins.host import default_host
         from restore_core.system.atomic_files import atomic_write_text
-        from restore_core.train.loop import train
+        from restore_core.train.loop import check_checkpoint_path, train
         from restore_core.train.model_card import render_model_card
         from restore_core.train.weights import read_metadata
 
+        check_checkpoint_path(self.checkpoint)  # before the images load: a bad path must not cost a run
         host = self.host if self.host is not None else default_host()
         model = host.registry("restorer").build(self.restorer)
         if not isinstance(model, TrainableRestorer):

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 from click.testing import CliRunner
-from PIL import Image
+from tests_support import write_crops
 
 from restore_core import Metric, hookimpl
 from restore_core.bench.compare import compare, compare_rows
@@ -44,13 +44,7 @@ def mse_host() -> PluginHost:
 
 @pytest.fixture
 def folder(tmp_path) -> Path:
-    import skimage.data
-
-    root = tmp_path / "imgs"
-    root.mkdir()
-    for i in range(2):
-        Image.fromarray(skimage.data.astronaut()[60 * i : 60 * i + 64, 200:264]).save(root / f"q{i}.png")
-    return root
+    return write_crops(tmp_path / "imgs", "astronaut", 2, 64, 60, 200, "q")
 
 
 def test_a_lower_is_better_gain_is_an_improvement(mse_host, folder, tmp_path):

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 from click.testing import CliRunner
-from PIL import Image
+from tests_support import write_crops
 
 from restore_core import DENOISING, Metric, Restorer, hookimpl
 from restore_core.bench.plan import BenchPlan
@@ -65,14 +65,7 @@ def extra_host() -> PluginHost:
 
 @pytest.fixture
 def folder(tmp_path) -> Path:
-    import skimage.data
-
-    root = tmp_path / "imgs"
-    root.mkdir()
-    image = skimage.data.astronaut()
-    for i in range(3):
-        Image.fromarray(image[50 * i : 50 * i + 64, 100:164]).save(root / f"p{i}.png")
-    return root
+    return write_crops(tmp_path / "imgs", "astronaut", 3, 64, 50, 100, "p")
 
 
 def _arm(folder: Path, image: str = "p1", sigma: float = 25) -> None:

@@ -38,6 +38,15 @@ def _compare(rows: list[dict], expected: list[dict]) -> None:
                 assert row[key] == value, f"{cell}: {key}"
 
 
+@pytest.fixture(autouse=True)
+def _fp32_optimized(monkeypatch):
+    """The golden run used `optimized` in fp32; its precision=auto now picks bf16 where the CPU has it
+    natively (issue 17; 0.002 dB here), so pin it to what was recorded."""
+    from restore_builtins import backends
+
+    monkeypatch.setattr(backends, "native_bf16", lambda: False)
+
+
 def test_the_cli_prints_what_the_flat_layout_printed(tmp_path):
     args = shlex.split(GOLDEN["command"])[1:]
     result = CliRunner().invoke(cli, [*args, "--out", str(tmp_path / "run")])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PIL import Image
+from tests_support import write_crops
 
 from restore_core.bench.plan import BenchPlan
 from restore_core.bench.runner import run_plan
@@ -13,12 +13,7 @@ from restore_core.bench.store import read_records, read_results
 
 
 def test_resume_after_a_torn_last_line(tmp_path):
-    import skimage.data
-
-    folder = tmp_path / "imgs"
-    folder.mkdir()
-    for i in range(3):
-        Image.fromarray(skimage.data.camera()[80 * i : 80 * i + 48, 100:148]).save(folder / f"c{i}.png")
+    folder = write_crops(tmp_path / "imgs", "camera", 3, 48, 80, 100, "c")
     plan = BenchPlan.from_specs("identity", "gaussian25", str(folder))
     run = tmp_path / "run"
     whole = run_plan(plan, run)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import importlib.util
 import io
 import json
 from pathlib import Path
@@ -11,6 +12,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner, Result
 from PIL import Image
+from tests_support import write_crops
 
 from restore_core.cli import cli
 from restore_core.train.weights import read_metadata
@@ -24,14 +26,7 @@ def runner() -> CliRunner:
 @pytest.fixture
 def folder(tmp_path: Path) -> Path:
     """Four small natural-looking gray images (crops of scikit-image's camera)."""
-    import skimage.data
-
-    camera = skimage.data.camera()
-    root = tmp_path / "images"
-    root.mkdir()
-    for i in range(4):
-        Image.fromarray(camera[100 * i : 100 * i + 48, 120:168]).save(root / f"img{i}.png")
-    return root
+    return write_crops(tmp_path / "images", "camera", 4, 48, 100, 120, "img")
 
 
 def invoke(runner: CliRunner, *args: str) -> Result:
@@ -200,8 +195,11 @@ def test_backend_auto_picks_one_and_all_lists_every_available(runner):
     assert [r["backend"] for r in auto if r["restorer"] == "dncnn"] == ["optimized"]  # fastest fp32 on a CPU
     assert [r["backend"] for r in auto if r["restorer"] == "identity"] == [None]
     every = rows("--backend", "all")
-    assert sorted(r["backend"] for r in every if r["restorer"] == "dncnn") == ["eager", "optimized"]
-    assert len({round(r["psnr"], 6) for r in every if r["restorer"] == "dncnn"}) == 1
+    engines = [n for n in ("onnxruntime", "openvino") if importlib.util.find_spec(n) is not None]
+    assert sorted(r["backend"] for r in every if r["restorer"] == "dncnn") == sorted(["eager", "optimized", *engines])
+    # optimized runs bf16 where the CPU has it natively, at most 0.02 dB from eager (issue 17)
+    scores = [r["psnr"] for r in every if r["restorer"] == "dncnn"]
+    assert max(scores) - min(scores) <= 0.02
 
 
 def test_train_then_bench_with_the_weights_and_resume(runner, folder, tmp_path):

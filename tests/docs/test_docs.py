@@ -6,7 +6,7 @@ What the examples follow, and this file enforces:
 - Every ```python block runs (one whose first line is `# in the plugin's own tests` runs in that
   plugin's test suite instead, through tests/plugins/test_plugins.py).
 - Every `restore ...` command of a ```bash block runs, in order, page by page, in a scratch folder
-  holding the repository's files and the inputs the examples name (`photo.png`, `small/`,
+  holding the repository's files and the inputs the examples name (`photo.png`, `mask.png`, `small/`,
   `path/to/Set5`, ...). A command a test cannot run (a GPU, a download, a long training) ends
   with `# not run by tests: REASON`; it must still parse, and the files it names must exist.
   A `restore bench` over a dataset runs on its first 2 images cropped to 64 px unless it says
@@ -165,12 +165,16 @@ def _needs_shared_data(args: list[str], cwd: Path) -> bool:
 def _scratch_inputs(folder: Path) -> None:
     """The files the examples name as the reader's own: small crops of the embedded photographs."""
     import skimage.data
+    import torch
 
     from restore_core.imaging.io import to_tensor, write_png
 
     photos = [to_tensor(getattr(skimage.data, name)()) for name in ("astronaut", "chelsea", "coffee")]
     crops = [p[..., 100:196, 100:196] for p in photos]
     write_png(folder / "photo.png", crops[0])
+    mask = torch.zeros(1, 1, 96, 96)
+    mask[..., 24:72, 32:80] = 1  # what `--mask mask.png` restores in photo.png
+    write_png(folder / "mask.png", mask)
     write_png(folder / "huge.png", photos[0][..., :192, :160])
     for name, size in (("small", 32), ("path/to/Set5", 48), ("path/to/images", 64)):
         (folder / name).mkdir(parents=True)

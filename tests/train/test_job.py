@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from PIL import Image
 from safetensors.torch import load_file
+from tests_support import write_crops
 
 from restore_core.cli import cli
 from restore_core.errors import TrainingError, UsageError
@@ -22,14 +22,7 @@ CHEAP = TrainConfig(patch=24, batch=2, steps=2, val_every=2, bf16=False)
 @pytest.fixture
 def tiny_folder(tmp_path: Path) -> Path:
     """Four 48-px gray crops of scikit-image's camera."""
-    import skimage.data
-
-    camera = skimage.data.camera()
-    root = tmp_path / "clean"
-    root.mkdir()
-    for i in range(4):
-        Image.fromarray(camera[100 * i : 100 * i + 48, 120:168]).save(root / f"img{i}.png")
-    return root
+    return write_crops(tmp_path / "clean", "camera", 4, 48, 100, 120, "img")
 
 
 def test_job_writes_weights_card_and_history(tiny_folder, tmp_path):
