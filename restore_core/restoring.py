@@ -165,6 +165,12 @@ def plan_outputs(inputs: Sequence[str | os.PathLike[str]], output: str | os.Path
     return plan
 
 
+def inference_description(restorer: Restorer) -> str:
+    """What a restorer runs with: its backend, precision and memory format, or that it runs without one."""
+    describe = getattr(restorer, "inference_description", None)
+    return describe() if callable(describe) else "no inference backend (not a network)"
+
+
 def restore_files(restorer: str | Restorer, inputs: Sequence[str | os.PathLike[str]],
                   output: str | os.PathLike[str], *, degradation: str | Degradation | None = None, seed: int = 0,
                   sigma: float | str | None = None, scale: int | None = None,
@@ -175,8 +181,12 @@ def restore_files(restorer: str | Restorer, inputs: Sequence[str | os.PathLike[s
                   on_estimated: Callable[[Path, float], None] | None = None,
                   max_pixels: int | None = MAX_PIXELS,
                   on_tile: Callable[[Path, int, int], None] | None = None,
-                  bit_depth: int | None = None) -> list[tuple[Path, Path]]:
+                  bit_depth: int | None = None,
+                  on_ready: Callable[[str], None] | None = None) -> list[tuple[Path, Path]]:
     """Restore image files and folders to PNGs (see `plan_outputs`); return the (input, output) pairs written.
+
+    `on_ready(text)` hears what a network restorer runs with (`inference_description`), once its first
+    image is restored.
 
     `degradation` (a spec or a built one) degrades each clean input first, seeded per image, for
     demonstrations; otherwise the inputs are real degraded images described by `sigma` ("auto":
@@ -242,6 +252,9 @@ def restore_files(restorer: str | Restorer, inputs: Sequence[str | os.PathLike[s
         with reporting_tiles(None if on_tile is None else functools.partial(on_tile, path)):
             restored = _restore(model, label, image, info, path.name, masks.get(path), feather)
         # a 16-bit input keeps its precision, and under a mask its untouched pixels stay bit-identical
+        if on_ready is not None and not written and getattr(model, "backend", None) is not None:
+            # said once the first image restored, so a refused input is still the only line printed
+            on_ready(f"{label}: {inference_description(model)}")
         write_png(target, restored, bits=bit_depth or stored_bits(path))
         written.append((path, target))
         if on_written is not None:

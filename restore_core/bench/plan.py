@@ -148,6 +148,14 @@ class BuiltPlan:
                 # only when sharded, so the matrix of an unsharded run is what it always was
                 **({"shard": list(p.shard)} if p.shard else {})}
 
+    def inference(self) -> dict[str, str]:
+        """What each network restorer runs with, by its table label ("dncnn [optimized]": "optimized bf16 ...")."""
+        from restore_core.bench.records import restorer_label
+        from restore_core.restoring import inference_description
+
+        return {restorer_label(r.label, r.backend): inference_description(r.component)
+                for r in self.restorers if r.backend is not None}
+
     def metric_directions(self) -> dict[str, bool]:
         """Each metric's `higher_is_better`, by label (recorded so reports read right without the plugin)."""
         return {m.label: bool(getattr(m.component, "higher_is_better", True)) for m in self.metrics}
@@ -157,7 +165,13 @@ class BuiltPlan:
         seen: dict[tuple[str, str], dict[str, Any]] = {}
         for named in [*self.restorers, *self.degradations, *self.metrics]:
             entry = {"kind": named.kind, "spec": named.label, "origin": named.origin}
+            if named.kind == "restorer":
+                from restore_core.restoring import inference_description
+
+                entry["backend"] = named.backend
+                entry["inference"] = inference_description(named.component)
             if named.kind == "metric":
                 entry["higher_is_better"] = bool(getattr(named.component, "higher_is_better", True))
-            seen.setdefault((named.kind, named.label), entry)
+            seen.setdefault((named.kind, named.label if named.kind != "restorer" else f"{named.label}|{named.backend}"),
+                            entry)
         return list(seen.values())

@@ -25,7 +25,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -61,6 +61,7 @@ class BenchResult:
     records: list[Record]
     metric_directions: dict[str, bool]  # metric label -> higher is better
     run_dir: Path | None = None
+    inference: dict[str, str] = field(default_factory=dict)  # "dncnn [optimized]" -> what it ran with
 
     @property
     def metrics(self) -> list[str]:
@@ -138,7 +139,7 @@ def run_plan(plan: BenchPlan, store: RunStore | str | os.PathLike[str] | None = 
                  for ds in built.datasets for d in built.degradations for r in built.restorers]
         cells = aggregate(records, order)
         return BenchResult(plan, [cells[k] for k in order], records, built.metric_directions(),
-                           opened.path if opened is not None else None)
+                           opened.path if opened is not None else None, built.inference())
     finally:
         if own_store and opened is not None:
             opened.close()

@@ -228,6 +228,11 @@ def notes(cells: Iterable[CellResult]) -> list[str]:
 # ------------------------------------------------------------------------------------ protocol
 
 
+def inference_text(inference: dict[str, str]) -> str:
+    """Which backend, precision and memory format each network restorer ran with."""
+    return "ran with: " + "; ".join(f"{label}: {text}" for label, text in inference.items())
+
+
 def protocol_text(seed: int | None) -> str:
     """How the figures were made: noise, clipping, scoring and channels."""
     return (f"protocol: per-image noise from seed {seed}, degraded input not clipped (scored clipped as 'in'; a "

@@ -66,6 +66,9 @@ def bench(ctx: click.Context, restorers: tuple[str, ...], degradations: tuple[st
     """
     if ctx.invoked_subcommand is not None:
         return
+    from rich.text import Text
+
+    from restore_core.bench import tables
     from restore_core.bench.plan import BenchPlan
     from restore_core.bench.runner import command_line, run_plan
     from restore_core.bench.store import default_run_dir, remove_if_empty
@@ -98,6 +101,8 @@ def bench(ctx: click.Context, restorers: tuple[str, ...], degradations: tuple[st
             remove_if_empty(run_dir)
         raise
     render_result(result, fmt)
+    if result.inference:  # on standard error: it says what this machine chose, not what the run measured
+        stderr.print(Text(tables.inference_text(result.inference), style="dim"))
     stderr.print(f"[dim]results stored in {run_dir}[/]")
     if result.failed:
         first = result.failed[0]
@@ -147,6 +152,7 @@ def render_result(result: Any, fmt: str) -> None:
                       "(--format json or csv has every column)[/]")
     for note in tables.notes(result.cells):
         console.print(Text(note))
+
     console.print(Text(tables.protocol_text(result.plan.seed), style="dim"))
     console.print(Text(tables.columns_text(result.metric_directions), style="dim"))
 

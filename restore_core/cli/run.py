@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from rich.markup import escape
 from rich.progress import TaskID
 
 from restore_core.cli.context import host_of, progress_bar, stderr
@@ -54,6 +55,7 @@ def run(ctx: click.Context, restorer: str, inputs: tuple[str, ...], output: Path
                       host=host_of(ctx), max_pixels=max_pixels or MAX_PIXELS, on_tile=on_tile,
                       bit_depth=int(bit_depth) if bit_depth else None,
                       on_written=lambda path, target: stderr.print(f"{path} -> {target}"),
+                      on_ready=lambda text: stderr.print(f"[dim]{escape(text)}[/]"),
                       on_estimated=lambda path, value: stderr.print(f"estimated sigma {value:.1f} for {path.name}"))
 
 
