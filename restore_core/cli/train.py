@@ -50,6 +50,7 @@ from restore_core.cli.context import host_of, stderr
 @click.pass_context
 def train(ctx: click.Context, **options: Any) -> None:
     """Train a restorer's network; keep the best weights by validation PSNR."""
+    from restore_core.train import distributed
     from restore_core.train.job import TrainJob
 
     command = "restore train " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["train"] else ""
@@ -59,6 +60,8 @@ def train(ctx: click.Context, **options: Any) -> None:
     last_log = [0.0]
 
     def on_progress(p: Any) -> None:
+        if not distributed.current().main:
+            return  # under torchrun, rank 0 alone reports
         if interactive:
             progress.update(task, completed=p.step, description=(
                 f"loss {p.loss:.2e} val {p.val_psnr or p.best_psnr or 0:.2f} dB "
@@ -73,4 +76,5 @@ def train(ctx: click.Context, **options: Any) -> None:
                   TimeRemainingColumn(), console=stderr, disable=not interactive) as progress:
         task = progress.add_task("training", total=job.config.steps)
         summary = job.run(on_progress)
-    click.echo(json.dumps(summary.as_dict()))
+    if distributed.current().main:
+        click.echo(json.dumps(summary.as_dict()))

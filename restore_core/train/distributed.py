@@ -65,20 +65,32 @@ def share(batch: int, size: int, rank: int) -> int:
     return batch // size + (1 if rank < batch % size else 0)
 
 
+_current = World()
+
+
+def current() -> World:
+    """The world the last `start` joined (a world of one before any)."""
+    return _current
+
+
 def start(device: str = "cpu") -> World:
     """Join the group torchrun set up (gloo on the CPU, nccl on CUDA); a world of one without torchrun."""
+    global _current
     found = settings.torchrun_world()
     if found is None:
-        return World()
+        _current = World()
+        return _current
     rank, size, local_rank = found
     if size == 1:
-        return World(rank, size, local_rank)
+        _current = World(rank, size, local_rank)
+        return _current
     import torch.distributed as dist
 
     backend = "nccl" if device == "cuda" else "gloo"
     if not dist.is_initialized():
         dist.init_process_group(backend=backend)
-    return World(rank, size, local_rank, backend)
+    _current = World(rank, size, local_rank, backend)
+    return _current
 
 
 def stop(world: World) -> None:

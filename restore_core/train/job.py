@@ -109,6 +109,7 @@ class TrainJob:
         from restore_core.components.interfaces import TrainableRestorer
         from restore_core.plugins.host import default_host
         from restore_core.system.atomic_files import atomic_write_text
+        from restore_core.train import distributed
         from restore_core.train.loop import check_checkpoint_path, train
         from restore_core.train.model_card import render_model_card
         from restore_core.train.weights import read_metadata
@@ -122,17 +123,25 @@ class TrainJob:
         train_images, val_images = self._images(host)
         if self.init is not None and not self.init.is_file():
             raise UsageError(f"initial weights {str(self.init)!r} do not exist")
-        metadata = self.metadata(model, degradation, len(train_images), len(val_images))
-        result = train(model, degradation, train_images, val_images, self.channels, self.config, self.out,
-                       metadata, self.checkpoint, on_progress, self.init)
-        summary = TrainSummary(weights=str(self.out), steps=result.steps, best_val_psnr=round(result.best_psnr, 4),
-                               best_step=result.best_step, minutes=round(result.seconds / 60, 2),
-                               patches_seen=result.patches_seen)
-        atomic_write_text(self.out.with_suffix(".history.json"), json.dumps(
-            {**summary.as_dict(), "metadata": metadata, "history": result.history}, indent=1))
-        card_meta = {**metadata, **read_metadata(self.out)} if self.out.is_file() else metadata
-        atomic_write_text(self.out.with_suffix(".md"), render_model_card(summary.as_dict(), card_meta, result.history))
-        return summary
+        # under torchrun, one rank of a data-parallel group (gloo on the CPU); else a world of one
+        world = distributed.start()
+        try:
+            metadata = {**self.metadata(model, degradation, len(train_images), len(val_images)),
+                        "world_size": world.size, "distributed_backend": world.backend}
+            result = train(model, degradation, train_images, val_images, self.channels, self.config, self.out,
+                           metadata, self.checkpoint, on_progress, self.init, world=world)
+            summary = TrainSummary(weights=str(self.out), steps=result.steps,
+                                   best_val_psnr=round(result.best_psnr, 4), best_step=result.best_step,
+                                   minutes=round(result.seconds / 60, 2), patches_seen=result.patches_seen)
+            if world.main:  # the other ranks validated nothing and write nothing
+                atomic_write_text(self.out.with_suffix(".history.json"), json.dumps(
+                    {**summary.as_dict(), "metadata": metadata, "history": result.history}, indent=1))
+                card_meta = {**metadata, **read_metadata(self.out)} if self.out.is_file() else metadata
+                atomic_write_text(self.out.with_suffix(".md"),
+                                  render_model_card(summary.as_dict(), card_meta, result.history))
+            return summary
+        finally:
+            distributed.stop(world)
 
     def metadata(self, model: TrainableRestorer, degradation: Degradation, train_count: int,
                  val_count: int) -> dict[str, Any]:

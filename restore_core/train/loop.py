@@ -32,6 +32,8 @@ from restore_core.components.metric_protocol import psnr, resolve, scoring_view
 from restore_core.components.network_restorer import NetworkRestorer
 from restore_core.errors import TrainingError, UsageError, WeightsError
 from restore_core.system.atomic_files import atomic_path
+from restore_core.train import distributed
+from restore_core.train.distributed import World, rank_seed, share
 from restore_core.train.weights import read_state, save_weights
 
 
@@ -240,12 +242,17 @@ def train(
     checkpoint: Path | None = None,
     on_progress: Callable[[TrainProgress], None] | None = None,
     init: Path | None = None,
+    world: World | None = None,
 ) -> TrainResult:
     """Train `restorer` on uint8 (C, H, W) images; keep the best weights (by validation) at `out`.
 
     `init` names weights to start from (see `NetworkRestorer.warm_start`); a checkpoint being
-    resumed takes precedence, since it already holds the warm-started run.
+    resumed takes precedence, since it already holds the warm-started run. `world` is this process's
+    rank in a torchrun group (restore_core.train.distributed): each rank trains on its share of every
+    global batch from its own patch stream, gradients are averaged, and only rank 0 validates and
+    writes files; `on_progress` is called on every rank.
     """
+    world = world or World()
     if not isinstance(restorer, NetworkRestorer):
         raise UsageError(f"{restorer.name} is not trainable")
     check_checkpoint_path(checkpoint)
@@ -253,8 +260,9 @@ def train(
     if not usable:
         raise UsageError(f"no training image is at least {config.patch}x{config.patch} pixels")
     info = probe_info(degradation, channels)
-    torch.manual_seed(config.seed)
-    rng = random.Random(config.seed)
+    torch.manual_seed(config.seed)  # the same initial network on every rank (DDP also broadcasts rank 0's)
+    rng = random.Random(rank_seed(config.seed, world.rank))
+    local = replace(config, batch=share(config.batch, world.size, world.rank))
     network = restorer.build_network(channels).to(memory_format=torch.channels_last)
     network.train()
     resuming = checkpoint is not None and checkpoint.is_file()
@@ -269,7 +277,19 @@ def train(
     bf16 = cpu_has_native_bf16() if config.bf16 is None else config.bf16
     state = {"step": 0, "best_psnr": -math.inf, "best_step": 0, "seconds": 0.0, "history": []}
     if saved is not None and checkpoint is not None:
+        written_by = int(saved.get("world_size", 1))
+        if written_by != world.size:
+            raise UsageError(f"checkpoint {str(checkpoint)!r} was written by {written_by} process(es), this run has "
+                             f"{world.size}: resume it with --nproc-per-node {written_by}, or start afresh")
+        if world.distributed:  # each rank continues its own patch stream
+            mine = saved.get("rank_states", [])[world.rank]
+            saved = {**saved, "python_rng": mine[0], "torch_rng": mine[1]}
         state = _resume(checkpoint, saved, network, optimizer, rng)
+    model: torch.nn.Module = network
+    if world.distributed:
+        from torch.nn.parallel import DistributedDataParallel
+
+        model = DistributedDataParallel(network)  # averages gradients over the ranks every step
     key = restorer.weights_key(info, channels)
     start = time.perf_counter() - state["seconds"]
     last_checkpoint = time.perf_counter()
@@ -277,41 +297,52 @@ def train(
     loss_value = float("nan")
 
     def save_checkpoint() -> None:
-        if checkpoint is not None:
+        # collective: every rank hands rank 0 its random state, and rank 0 alone writes
+        states = distributed.gather(world, [list(_list_state(rng.getstate())), torch.get_rng_state()])
+        if checkpoint is not None and world.main:
             _atomic_torch_save({
                 "network": network.state_dict(),
                 "optimizer": optimizer.state_dict(),
                 "state": state,
-                "python_rng": list(_list_state(rng.getstate())),
-                "torch_rng": torch.get_rng_state(),
+                "python_rng": states[0][0],
+                "torch_rng": states[0][1],
+                "world_size": world.size,
+                **({"rank_states": states} if world.distributed else {}),
             }, checkpoint)
 
+    stopping = False  # rank 0's patience verdict, acted on by every rank at the next step
     while state["step"] < config.steps:
         elapsed = time.perf_counter() - start
         progress = state["step"] / config.steps
+        out_of_time = config.max_minutes is not None and elapsed >= config.max_minutes * 60
         if config.max_minutes is not None:
-            if elapsed >= config.max_minutes * 60:
-                break
             progress = max(progress, elapsed / (config.max_minutes * 60))
+        # rank 0 decides, so every rank leaves at the same step and uses the same learning rate
+        out_of_time, stop_now, progress = distributed.decide(world, (out_of_time, stopping, progress))
+        if out_of_time:
+            break
+        if stop_now:
+            state["stopped_early"] = True
+            break
         lr = config.lr * _lr_factor(progress, config) * min(1.0, (state["step"] + 1) / max(config.warmup, 1))
         for group in optimizer.param_groups:
             group["lr"] = lr
-        x, y = training_batch(restorer, degradation, usable, config, rng)
+        x, y = training_batch(restorer, degradation, usable, local, rng)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            pred = network(x)
+            pred = model(x)
         loss = torch.nn.functional.mse_loss(pred.float(), y)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        loss_value = loss.detach().item()
+        loss_value = distributed.mean(world, loss.detach().item())  # the global batch's loss
         if not math.isfinite(loss_value):
             raise TrainingError(f"training diverged at step {state['step']} (loss {loss_value}); lower --lr")
         state["step"] += 1
-        window_patches += x.shape[0]
+        window_patches += config.batch
         now = time.perf_counter()
         rate = window_patches / max(now - window_start, 1e-9)
         val = None
-        if state["step"] % config.val_every == 0 or state["step"] == config.steps:
+        if world.main and (state["step"] % config.val_every == 0 or state["step"] == config.steps):
             val = validate(restorer, network, degradation, val_images, config)
             state["history"].append({"step": state["step"], "seconds": now - start, "loss": loss_value,
                                      "val_psnr": val, "lr": lr})
@@ -323,18 +354,17 @@ def train(
             window_start, window_patches = time.perf_counter(), 0
             since_best = sum(1 for h in state["history"] if h["step"] > state["best_step"])
             if config.patience is not None and since_best >= config.patience:
-                state["stopped_early"] = True
-                state["seconds"] = time.perf_counter() - start
-                break
+                stopping = True
         state["seconds"] = time.perf_counter() - start
-        if checkpoint is not None and time.perf_counter() - last_checkpoint > config.checkpoint_seconds:
+        due = checkpoint is not None and time.perf_counter() - last_checkpoint > config.checkpoint_seconds
+        if distributed.decide(world, due):
             save_checkpoint()
             last_checkpoint = time.perf_counter()
         if on_progress is not None:
             on_progress(TrainProgress(state["step"], config.steps, loss_value, val,
                                       state["best_psnr"] if state["best_psnr"] > -math.inf else None,
                                       rate, state["seconds"], lr))
-    if not state["history"] or state["history"][-1]["step"] != state["step"]:
+    if world.main and (not state["history"] or state["history"][-1]["step"] != state["step"]):
         val = validate(restorer, network, degradation, val_images, config)
         state["history"].append({"step": state["step"], "seconds": state["seconds"], "loss": loss_value,
                                  "val_psnr": val, "lr": lr if state["step"] else config.lr})

@@ -145,7 +145,7 @@ def _invoke(args: list[str], host: PluginHost | None = None) -> tuple[int, str, 
 
 
 def _bench_over_datasets(args: list[str]) -> bool:
-    return args[:1] == ["bench"] and (len(args) < 2 or args[1] not in ("report", "compare"))
+    return args[:1] == ["bench"] and (len(args) < 2 or args[1] not in ("report", "compare", "merge"))
 
 
 def _datasets(args: list[str]) -> list[str]:
@@ -206,6 +206,11 @@ class Session:
             pass  # making and entering a virtual environment
         elif tool in ("python", "python3") and words[1].endswith(".py"):
             assert (self.cwd / words[1]).is_file(), f"{self.page}: {command.text}: no such script"
+        elif tool == "torchrun" and "restore_core" in words:
+            # the restore command torchrun starts in each process: it must parse and name real files
+            # (tests/train/test_distributed.py runs torchrun itself)
+            assert command.not_run is not None, f"{self.page}: {command.text}: say why no test runs it"
+            _check_parses(self.page, words[words.index("restore_core") + 1 :], self.cwd)
         else:
             raise AssertionError(f"{self.page}: the docs test cannot check `{command.text}`; teach "
                                  "tests/docs/test_docs.py how, or end the line with `# not run by tests: REASON`")
