@@ -162,12 +162,12 @@ class BuiltPlan:
 
     def components(self) -> list[dict[str, Any]]:
         """Every component of the matrix with its kind and the distribution and version it came from."""
+        from restore_core.restoring import inference_description
+
         seen: dict[tuple[str, str], dict[str, Any]] = {}
         for named in [*self.restorers, *self.degradations, *self.metrics]:
             entry = {"kind": named.kind, "spec": named.label, "origin": named.origin}
             if named.kind == "restorer":
-                from restore_core.restoring import inference_description
-
                 entry["backend"] = named.backend
                 entry["inference"] = inference_description(named.component)
             if named.kind == "metric":
