@@ -129,8 +129,14 @@ def _one_line_warning(message: Warning | str, category: type[Warning], filename:
 
 @click.group(cls=RestoreGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(restore_core.__version__, prog_name="restore")
-def cli() -> None:
+@click.option("--strict", is_flag=True, help="Refuse settings expected to run far slower (bf16 where the CPU "
+              "emulates it) instead of warning; RESTORE_STRICT=1 does the same.")
+@click.pass_context
+def cli(ctx: click.Context, strict: bool) -> None:
     """restore: benchmark, run and train image restorers; every component is a plugin."""
+    if strict:
+        # an environment variable for this command only, so --jobs workers started from here refuse too
+        ctx.with_resource(settings.strict_mode())
 
 
 # ---------------------------------------------------------------------------------------- entry

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Literal
 
 from restore_core.components.interfaces import Component
-from restore_core.errors import BackendUnavailableError
+from restore_core.errors import BackendUnavailableError, UsageError
 
 if TYPE_CHECKING:
     import torch
@@ -50,9 +50,15 @@ def native_bf16() -> bool:
 
 
 def warn_emulated_bf16(backend: str) -> None:
-    """Warn in one line that bf16 on this CPU is emulated, and how much slower that is measured to be."""
-    warnings.warn(f"{backend}: this CPU has no native bf16 (no AVX-512 BF16 or AMX); precision=bf16 is expected "
-                  f"to run {EMULATED_BF16_SLOWDOWN}; precision=auto picks fp32 here", stacklevel=3)
+    """Warn in one line that bf16 on this CPU is emulated, and how much slower that is measured to be
+    (under `restore --strict`, RESTORE_STRICT=1, refuse it with that line instead)."""
+    from restore_core.system import settings
+
+    message = (f"{backend}: this CPU has no native bf16 (no AVX-512 BF16 or AMX); precision=bf16 is expected "
+               f"to run {EMULATED_BF16_SLOWDOWN}; precision=auto picks fp32 here")
+    if settings.strict():
+        raise UsageError(f"{message} (refused under --strict)")
+    warnings.warn(message, stacklevel=3)
 
 
 def torch_dtype(precision: str) -> torch.dtype:

@@ -107,20 +107,35 @@ def build_backends(host: PluginHost, specs: Sequence[str]) -> list[tuple[str, An
     for spec in names:
         backend = registry.build(spec)
         backend.check()
+        _refuse_emulated_bf16_when_strict(spec, backend)
         out.append((spec, backend))
     return out
 
 
+def _refuse_emulated_bf16_when_strict(spec: str, backend: Any) -> None:
+    """Under --strict, refuse bf16 on a CPU that emulates it before anything runs (else it warns when prepared)."""
+    from restore_core.system import settings
+
+    if not settings.strict() or getattr(backend, "precision", None) != "bf16":
+        return
+    from restore_core.components.backends import native_bf16, warn_emulated_bf16
+
+    if backend.target_device().type == "cpu" and not native_bf16():
+        warn_emulated_bf16(spec)
+
+
 def build_restorers(host: PluginHost, specs: Sequence[str], backends: list[tuple[str, Any]],
                     tile: int | str | None) -> list[Named]:
-    """One Named per restorer, or per (network restorer, backend) pair."""
-    from restore_core.components.network_restorer import NetworkRestorer
+    """One Named per restorer, or per (network restorer, backend) pair.
 
+    A restorer runs on each backend when it takes one: a network restorer, or one that wraps a
+    network (plug-and-play) and so has `configure_inference` too.
+    """
     out = []
     for spec in split_specs(specs):
         first = host.registry("restorer").build(spec)
         where = origin(host, "restorer", spec)
-        if not isinstance(first, NetworkRestorer):
+        if not callable(getattr(first, "configure_inference", None)):
             out.append(Named(spec, first, origin=where))
             continue
         for i, (label, backend) in enumerate(backends):

@@ -10,7 +10,9 @@ the same, and a test keeps the two together.
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 DATA_ENV = "RESTORE_DATA"
@@ -19,6 +21,7 @@ OFFLINE_ENV = "RESTORE_OFFLINE"
 RUNS_ENV = "RESTORE_RUNS"
 DEBUG_ENV = "RESTORE_DEBUG"
 STRICT_PLUGINS_ENV = "RESTORE_STRICT_PLUGINS"
+STRICT_ENV = "RESTORE_STRICT"
 TRT_CACHE_ENV = "RESTORE_TRT_CACHE"
 
 #: variable -> what it means (the docs table shows the same)
@@ -29,6 +32,8 @@ VARIABLES: dict[str, str] = {
     RUNS_ENV: "folder benchmark runs go to when --out is not given (default: restore-runs)",
     DEBUG_ENV: "1 (or yes, true, on): show the traceback of any failure instead of one line",
     STRICT_PLUGINS_ENV: "1 (or yes, true, on): a plugin that fails to load or register is an error, not a warning",
+    STRICT_ENV: "1 (or yes, true, on), or restore --strict: a setting expected to run far slower (bf16 "
+                "where the CPU emulates it) is refused instead of warned about",
     TRT_CACHE_ENV: "folder compiled TensorRT programs are kept in (default: the platform cache folder)",
 }
 
@@ -75,6 +80,25 @@ def runs_root() -> Path:
 def debug() -> bool:
     """RESTORE_DEBUG=1: let the command line show a failure's traceback instead of one line."""
     return _flag(DEBUG_ENV)
+
+
+def strict() -> bool:
+    """RESTORE_STRICT=1 (set by `restore --strict`): refuse settings expected to run far slower, do not warn."""
+    return _flag(STRICT_ENV)
+
+
+@contextlib.contextmanager
+def strict_mode() -> Iterator[None]:
+    """Set RESTORE_STRICT=1 for the duration (`restore --strict`), so worker processes inherit it; then restore it."""
+    before = os.environ.get(STRICT_ENV)
+    os.environ[STRICT_ENV] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(STRICT_ENV, None)
+        else:
+            os.environ[STRICT_ENV] = before
 
 
 def strict_plugins() -> bool:

@@ -125,3 +125,22 @@ def test_restorer_says_what_it_runs_with(machine):
     assert "no backend configured" in restorer.inference_description()
     restorer.configure_inference(build("optimized"))
     assert restorer.inference_description() == "optimized bf16 channels-last on cpu"
+
+
+def test_strict_refuses_emulated_bf16_in_one_line_and_only_for_that_command(machine):
+    import os
+
+    from click.testing import CliRunner
+
+    from restore_core.cli import cli
+
+    machine([])
+    command = ["bench", "-r", "dncnn", "-d", "gaussian25", "-b", "optimized:precision=bf16", "--limit", "1",
+               "--crop", "48"]
+    refused = CliRunner().invoke(cli, ["--strict", *command])
+    assert refused.exit_code == 2 and "Traceback" not in refused.output
+    assert refused.stderr.strip().startswith("restore: error: optimized:precision=bf16: this CPU has no native bf16")
+    assert refused.stderr.strip().endswith("(refused under --strict)") and "RESTORE_STRICT" not in os.environ
+    warned = CliRunner().invoke(cli, command)
+    assert warned.exit_code == 0 and "restore: warning: optimized:precision=bf16: this CPU has no native bf16" \
+        in warned.stderr
