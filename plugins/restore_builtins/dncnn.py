@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from restore_builtins.trained_denoiser import TrainedDenoiser
+from restore_builtins.trained_denoiser import TrainedDenoiser, check_pd
 from restore_core import DegradationInfo, hookimpl
 
 if TYPE_CHECKING:
@@ -24,7 +24,7 @@ class DnCNN(TrainedDenoiser):
     description = "DnCNN residual denoiser (layers=7 original study, layers=17 the paper)"
 
     def __init__(self, layers: int = 7, features: int = 64, blind: bool = False, weights: str | None = None,
-                 sigma: Literal["auto"] | None = None) -> None:
+                 sigma: Literal["auto"] | None = None, pd: int = 1) -> None:
         if layers < 3:
             raise ValueError(f"layers must be at least 3, got {layers}")
         if features < 1:
@@ -36,6 +36,7 @@ class DnCNN(TrainedDenoiser):
         if sigma not in (None, "auto"):
             raise ValueError(f"sigma is auto (estimate the noise level) or none, not {sigma!r}")
         self.sigma = sigma
+        self.pd = check_pd(pd)
 
     def build_network(self, channels: int) -> nn.Module:
         """Return a freshly initialised DnCNN."""

@@ -3,6 +3,9 @@
 With `sigma=auto` a non-blind denoiser serves photos of unknown noise: it estimates each image's
 sigma (`restore_core.imaging.noise_level`) and uses the weights trained for the nearest level,
 provided one lies within SIGMA_TOLERANCE of the estimate (else it names the training command).
+
+With `pd=2` (or more) it denoises through pixel-shuffle down-sampling with the refinement step
+(`restore_core.imaging.pixel_shuffle`), which helps on real, spatially correlated camera noise.
 """
 
 from __future__ import annotations
@@ -22,6 +25,13 @@ if TYPE_CHECKING:
     from torch import nn
 
 
+def check_pd(pd: int) -> int:
+    """Return the pixel-shuffle factor `pd`, refusing one below 1 or above 4 (a ValueError the registry reports)."""
+    if not isinstance(pd, int) or not 1 <= pd <= 4:
+        raise ValueError(f"pd (the pixel-shuffle down-sampling factor) is 1 (off), 2, 3 or 4, not {pd!r}")
+    return pd
+
+
 class TrainedDenoiser(NetworkRestorer):
     """A network denoiser on (noisy, clean) pairs; non-blind ones need the noise sigma."""
 
@@ -31,6 +41,7 @@ class TrainedDenoiser(NetworkRestorer):
     sigma: Literal["auto"] | None = None  # auto: estimate each image's noise level instead of being told
     #: how far, relative to a trained level, an estimated sigma may lie and still use its weights
     SIGMA_TOLERANCE = 0.2
+    pd: int = 1  # pixel-shuffle down-sampling factor (1: off)
 
     def supports(self, info: DegradationInfo, channels: int) -> str | None:
         """Serve denoising with a known noise level (any level when blind, an estimated one with sigma=auto)."""
@@ -84,6 +95,14 @@ class TrainedDenoiser(NetworkRestorer):
         super().prepare(info, channels)
 
     def restore(self, degraded: torch.Tensor, info: DegradationInfo) -> torch.Tensor:
+        """Restore (through pixel-shuffle down-sampling when `pd` > 1)."""
+        if self.pd > 1:
+            from restore_core.imaging.pixel_shuffle import pd_denoise
+
+            return pd_denoise(lambda x, _map: self._restore_direct(x, info), degraded, self.pd)
+        return self._restore_direct(degraded, info)
+
+    def _restore_direct(self, degraded: torch.Tensor, info: DegradationInfo) -> torch.Tensor:
         """Restore; estimating, each image with the weights of the trained level nearest its own noise."""
         if not self.estimating():
             return super().restore(degraded, info)

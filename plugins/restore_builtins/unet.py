@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from restore_builtins.trained_denoiser import TrainedDenoiser
+from restore_builtins.trained_denoiser import TrainedDenoiser, check_pd
 from restore_core import DegradationInfo, hookimpl
 
 if TYPE_CHECKING:
@@ -27,7 +27,7 @@ class UNetDenoiser(TrainedDenoiser):
     description = "small residual U-Net denoiser (DnCNN's residual, receptive field by downsampling)"
 
     def __init__(self, features: int = 32, levels: int = 3, blocks: int = 2, blind: bool = False,
-                 weights: str | None = None) -> None:
+                 weights: str | None = None, pd: int = 1) -> None:
         if features < 1 or levels < 1 or blocks < 1:
             raise ValueError(f"features, levels and blocks must be positive, got {features}, {levels}, {blocks}")
         super().__init__(weights)
@@ -35,6 +35,7 @@ class UNetDenoiser(TrainedDenoiser):
         self.levels = levels
         self.blocks = blocks
         self.blind = blind
+        self.pd = check_pd(pd)
 
     def build_network(self, channels: int) -> nn.Module:
         """Return a freshly initialised U-Net."""
