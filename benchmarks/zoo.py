@@ -6,7 +6,8 @@ For each `.safetensors` in the built-in weights folder it reads the training rec
 it by `restore train` (`<key>.history.json`: minutes, patches seen, threads, the weights it was
 deepened from), counts the network's FLOPs per pixel, and runs `restore bench` on the standard sets
 of its task under the standard protocol: Set12 and BSD68 (gray) or CBSD68 (colour) at the trained
-sigma, or at 15/25/50 for a blind model; Set5 and Set14 at the trained scale for super-resolution.
+sigma, or at 15/25/50 for a blind or noise-level-conditioned model; Set5 and Set14 at the trained
+scale for super-resolution.
 Writes `OUT.json` and `OUT.md` atomically.
 """
 
@@ -43,7 +44,7 @@ def evaluation(degradation: str, channels: int) -> tuple[list[str], list[str]]:
     name = reg.name
     if name == "gaussian":
         levels = [f"gaussian{float(params['sigma']):g}"]
-    elif name == "gaussian-blind":
+    elif name in ("gaussian-blind", "gaussian-range"):  # one model for a range of levels
         levels = ["gaussian15", "gaussian25", "gaussian50"]
     elif name == "bicubic-down":
         return [f"x{int(params['scale'])}"], ["set5", "set14"]

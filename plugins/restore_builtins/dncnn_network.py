@@ -40,6 +40,38 @@ class DnCNNNetwork(nn.Module):
         return x - self.body(x)
 
 
+class ConditionedDnCNNNetwork(DnCNNNetwork):
+    """DnCNN that also takes a noise-level map (FDnCNN): input (N, C + 1, H, W), output (N, C, H, W).
+
+    The last input channel holds each pixel's noise sigma on the 0-1 scale (sigma / 255); the
+    first C are the noisy image, from which the predicted noise is subtracted.
+    """
+
+    def __init__(self, channels: int, layers: int, features: int) -> None:
+        super().__init__(channels, layers, features)
+        first = self.body[0]
+        self.body[0] = nn.Conv2d(channels + 1, features, 3, padding=1)
+        nn.init.kaiming_normal_(self.body[0].weight, nonlinearity="relu")
+        nn.init.zeros_(self.body[0].bias)
+        del first
+        self.channels = channels
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Return the image channels of `x` minus the noise predicted from image and map."""
+        return x[:, : self.channels] - self.body(x)
+
+
+def condition(network: ConditionedDnCNNNetwork, source: DnCNNNetwork) -> None:
+    """Copy a trained DnCNN of the same depth and width into `network`, the noise map's weights zero,
+    so `network` starts out computing exactly what `source` does, whatever the map says."""
+    with torch.no_grad():
+        network.load_state_dict({k: v for k, v in source.state_dict().items() if k != "body.0.weight"},
+                                strict=False)
+        weight = network.body[0].weight
+        weight.zero_()
+        weight[:, : source.body[0].in_channels].copy_(source.body[0].weight)
+
+
 def deepen(network: DnCNNNetwork, source: DnCNNNetwork, sample: torch.Tensor) -> None:
     """Copy a trained shallower `source` into `network`, its middle blocks spread evenly and identity
     blocks (calibrated on `sample`) between them, so `network` computes what `source` does."""

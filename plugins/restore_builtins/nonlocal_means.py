@@ -19,6 +19,8 @@ class NonLocalMeans(Restorer):
     name = "nlm"
     description = "non-local means (scikit-image, fast mode), the classical denoising reference"
     tasks = frozenset({DENOISING})
+    #: restore() honours any info.sigma (h scales with it), so plug-and-play may use it as its prior
+    noise_level_conditioned = True
 
     def __init__(self, h_factor: float = 0.8, patch_size: int = 5, patch_distance: int = 6,
                  sigma: Literal["auto"] | None = None) -> None:

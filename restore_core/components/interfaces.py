@@ -42,6 +42,7 @@ class DegradationParams(TypedDict, total=False):
     kernel_length: float  # a motion kernel's length in pixels
     kernel_size: int  # a box or Gaussian kernel's side in pixels
     scale: int  # down-sampling factor
+    noise_map: torch.Tensor  # (N, 1, H, W) float32: each pixel's Gaussian noise sigma, 0-255 scale
 
 
 Operator = Callable[["torch.Tensor"], "torch.Tensor"]
