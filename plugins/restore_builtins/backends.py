@@ -69,8 +69,8 @@ def _cuda_missing() -> bool:
     return not torch.cuda.is_available()
 
 
-def _warn_if_emulated(backend: Backend, device: torch.device) -> None:
-    if backend.precision == "bf16" and device.type == "cpu" and not native_bf16():
+def _warn_if_emulated(backend: Backend) -> None:
+    if backend.emulates_bf16():
         warn_emulated_bf16(backend.short_spec())
 
 
@@ -139,7 +139,7 @@ class EagerBackend(Backend):
         import torch
 
         device, dtype = _device(self.device), torch_dtype(self.resolved_precision())
-        _warn_if_emulated(self, device)
+        _warn_if_emulated(self)
         net = copy.deepcopy(module).eval().to(device=device, dtype=dtype, memory_format=torch.contiguous_format)
 
         def run(x: torch.Tensor) -> torch.Tensor:
@@ -204,7 +204,7 @@ class OptimizedBackend(Backend):
         import torch
 
         device = _device(self.device)
-        _warn_if_emulated(self, device)
+        _warn_if_emulated(self)
         layout = torch.channels_last if self.resolved_memory_format() == "channels-last" else torch.contiguous_format
         dtype = torch_dtype(self.resolved_precision())
         net = fold_batchnorm(module)

@@ -49,11 +49,10 @@ class ConditionedDnCNNNetwork(DnCNNNetwork):
 
     def __init__(self, channels: int, layers: int, features: int) -> None:
         super().__init__(channels, layers, features)
-        first = self.body[0]
+        # the first convolution also takes the map; initialised as DnCNNNetwork initialises it
         self.body[0] = nn.Conv2d(channels + 1, features, 3, padding=1)
         nn.init.kaiming_normal_(self.body[0].weight, nonlinearity="relu")
         nn.init.zeros_(self.body[0].bias)
-        del first
         self.channels = channels
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

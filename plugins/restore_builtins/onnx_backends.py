@@ -25,7 +25,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from restore_core import hookimpl
-from restore_core.components.backends import Backend, Precision, Runner, ShapeRange, native_bf16
+from restore_core.components.backends import Backend, Precision, Runner, ShapeRange
 from restore_core.components.onnx_export import INPUT, export_onnx, installed
 
 if TYPE_CHECKING:
@@ -115,7 +115,7 @@ class OpenVINOBackend(Backend):
         from restore_core.components.backends import warn_emulated_bf16
 
         self.check()
-        if self.precision == "bf16" and not native_bf16():
+        if self.emulates_bf16():
             warn_emulated_bf16(self.short_spec())
         core = ov.Core()
         # the precision is always stated: OpenVINO's own default is bf16 wherever the CPU has it

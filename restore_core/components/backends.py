@@ -110,6 +110,10 @@ class Backend(Component, ABC):
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
         self.precision = precision
 
+    def emulates_bf16(self) -> bool:
+        """Whether bf16 was asked for explicitly on a CPU that has no native bf16 (expected to run far slower)."""
+        return self.precision == "bf16" and self.target_device().type == "cpu" and not native_bf16()
+
     def resolved_precision(self) -> str:
         """Return the precision it runs with: the one asked for, or what `auto` chooses here (fp32)."""
         return "fp32" if self.precision == "auto" else self.precision

@@ -116,11 +116,9 @@ def _refuse_emulated_bf16_when_strict(spec: str, backend: Any) -> None:
     """Under --strict, refuse bf16 on a CPU that emulates it before anything runs (else it warns when prepared)."""
     from restore_core.system import settings
 
-    if not settings.strict() or getattr(backend, "precision", None) != "bf16":
-        return
-    from restore_core.components.backends import native_bf16, warn_emulated_bf16
+    if settings.strict() and backend.emulates_bf16():
+        from restore_core.components.backends import warn_emulated_bf16
 
-    if backend.target_device().type == "cpu" and not native_bf16():
         warn_emulated_bf16(spec)
 
 

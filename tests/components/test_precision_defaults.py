@@ -9,7 +9,6 @@ import warnings
 import pytest
 import torch
 from restore_builtins import backends as builtin_backends
-from restore_builtins import onnx_backends
 from restore_builtins.dncnn_network import DnCNNNetwork
 
 from restore_core.components import backends as core_backends
@@ -34,8 +33,7 @@ def machine(monkeypatch):
     def pretend(extensions: list[str]) -> None:
         monkeypatch.setattr(core_backends, "native_bf16",
                             lambda: bool({"AVX-512 BF16", "AMX-BF16"} & set(extensions)))
-        for module in (builtin_backends, onnx_backends):
-            monkeypatch.setattr(module, "native_bf16", core_backends.native_bf16)
+        monkeypatch.setattr(builtin_backends, "native_bf16", core_backends.native_bf16)
         monkeypatch.setattr(builtin_backends, "cpu_extensions", lambda: list(extensions))
         monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     return pretend
