@@ -13,8 +13,15 @@ machines (docs/benchmarks.md):
 - openvino runs fp32 or bf16, and always says which: OpenVINO's own default is bf16 wherever the
   CPU has it natively. `precision=auto` is fp32: OpenVINO in bf16 rounds the input image too, and
   costs up to 0.011 dB PSNR (0.012 dB on `restore bench -r dncnn -d gaussian25 --limit 2`, more
-  than the 0.01 dB that check allows), where `optimized` in bf16 keeps its first convolution fp32
-  and costs at most 0.008 dB.
+  than the 0.01 dB that agreement check between named backends allows), where `optimized` in bf16
+  keeps its first convolution fp32 and costs at most 0.008 dB.
+- `--backend auto` runs `openvino:precision=bf16` on a CPU with native bf16 and no CUDA device
+  (`OpenVINOBackend.auto_choice`): on the AMD EPYC with AVX-512 BF16 it was the fastest path for
+  every shipped model at 256 and 512 pixels, 1.3-5x `optimized` in bf16 (speed-cpu-amd-epyc.md),
+  and its cost, at most 0.011 dB PSNR (precision-cost-amd-epyc.md), is within the 0.02 dB a
+  default may cost. Elsewhere auto keeps `optimized`: on an AVX2-only EPYC OpenVINO fp32 ran 1.20x
+  eager against optimized fp32's 1.76x (issue 17), and a CUDA device outruns any CPU engine. On the
+  Xeon with AMX, OpenVINO has not been measured; the rule follows the bf16 hardware both share.
 
 The engines are optional extras: without the package the backend is listed, unavailable, with the
 pip command that installs it; nothing imports onnxruntime or openvino before a runner is prepared.
@@ -92,10 +99,21 @@ class OpenVINOBackend(Backend):
     name = "openvino"
     description = "OpenVINO (CPU) on the exported network: BatchNorm folded, dynamic H/W, fp32 (or precision=bf16)"
     precisions = frozenset({"fp32", "bf16"})
-    priority = 7  # below optimized and onnxruntime: 1.98x eager on the AMD EPYC (geometric mean, speed record)
+    priority = 7  # in fp32 below optimized and onnxruntime: 1.98x eager on the AMD EPYC (geometric mean)
+    #: `--backend auto`'s rank for openvino in bf16 where the CPU has it natively: above optimized (10)
+    BF16_PRIORITY = 15
 
     def __init__(self, precision: Precision = "auto") -> None:
         super().__init__(precision)
+
+    def auto_choice(self) -> tuple[int, str]:
+        """bf16 (`openvino:precision=bf16`, ranked above optimized) on a CPU-only machine with native bf16."""
+        from restore_core.components import backends
+        from restore_core.system.hardware import cuda_device
+
+        if backends.native_bf16() and cuda_device() is None:
+            return self.BF16_PRIORITY, f"{self.name}:precision=bf16"
+        return super().auto_choice()
 
     def unavailable(self) -> str | None:
         """Say why it cannot run: openvino missing, or a precision it does not offer."""

@@ -114,6 +114,12 @@ class Backend(Component, ABC):
         """Whether bf16 was asked for explicitly on a CPU that has no native bf16 (expected to run far slower)."""
         return self.precision == "bf16" and self.target_device().type == "cpu" and not native_bf16()
 
+    def auto_choice(self) -> tuple[int, str]:
+        """How `--backend auto` ranks this backend on this machine, and the spec it would run: by default
+        (`priority`, its name), i.e. itself with its defaults. A backend whose fastest path within the
+        0.02 dB default budget is not its default (a lower precision) names that spec here instead."""
+        return self.priority, self.name
+
     def resolved_precision(self) -> str:
         """Return the precision it runs with: the one asked for, or what `auto` chooses here (fp32)."""
         return "fp32" if self.precision == "auto" else self.precision

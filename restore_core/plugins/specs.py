@@ -89,15 +89,20 @@ def parse_tile(value: str) -> int | str | None:
 
 
 def build_backends(host: PluginHost, specs: Sequence[str]) -> list[tuple[str, Any]]:
-    """Resolve --backend: names/specs, `all` (every available one) or `auto` (the fastest available)."""
+    """Resolve --backend: names/specs, `all` (every available one, with its defaults) or `auto` (the
+    fastest available: the highest `Backend.auto_choice()`, which may be a backend in another precision)."""
     registry = host.registry("backend")
     names = split_specs(specs) or ["auto"]
     if names in (["auto"], ["all"]):
         available = []
         for reg in registry:
             backend = registry.build(reg.name)
-            if backend.unavailable() is None:
-                available.append((backend.priority, reg.name, backend))
+            if backend.unavailable() is not None:
+                continue
+            rank, spec = backend.auto_choice() if names == ["auto"] else (backend.priority, reg.name)
+            chosen_backend = backend if spec == reg.name else registry.build(spec)
+            if chosen_backend.unavailable() is None:
+                available.append((rank, spec, chosen_backend))
         if not available:
             raise UsageError("no inference backend is available on this machine")
         available.sort(key=lambda item: (-item[0], item[1]))

@@ -41,10 +41,14 @@ def _compare(rows: list[dict], expected: list[dict]) -> None:
 @pytest.fixture(autouse=True)
 def _fp32_optimized(monkeypatch):
     """The golden run used `optimized` in fp32; its precision=auto now picks bf16 where the CPU has it
-    natively (issue 17; 0.002 dB here), so pin it to what was recorded."""
+    natively (issue 17; 0.002 dB here), and `--backend auto` OpenVINO in bf16, so pin both to what was
+    recorded."""
     from restore_builtins import backends
 
+    from restore_core.components import backends as core_backends
+
     monkeypatch.setattr(backends, "native_bf16", lambda: False)
+    monkeypatch.setattr(core_backends, "native_bf16", lambda: False)
 
 
 def test_the_cli_prints_what_the_flat_layout_printed(tmp_path):

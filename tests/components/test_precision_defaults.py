@@ -61,8 +61,30 @@ def test_the_default_backend_picks_bf16_only_where_it_is_native(machine, name):
     extensions, precision, _ = MACHINES[name]
     machine(extensions)
     (label, backend), = build_backends(HOST, ["auto"])
-    assert label == "optimized" and backend.resolved_precision() == precision
+    # openvino in bf16 where the CPU has it natively and openvino is installed (the fastest path measured
+    # there), else optimized; bf16 only where it is native either way
+    openvino = build("openvino").unavailable() is None
+    assert label == ("openvino:precision=bf16" if precision == "bf16" and openvino else "optimized")
+    assert backend.resolved_precision() == precision
     assert ("bf16" in backend.describe()) == (precision == "bf16")
+
+
+def test_auto_keeps_optimized_where_cuda_is_present(machine, monkeypatch):
+    machine(["AVX-512", "AVX-512 BF16"])
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda *a: "a pretend GPU")
+    assert build("openvino").auto_choice() == (build("openvino").priority, "openvino")
+    machine(["AVX-512", "AVX-512 BF16"])  # CPU only again
+    assert build("openvino").auto_choice() == (build("openvino").BF16_PRIORITY, "openvino:precision=bf16")
+    assert build("openvino").BF16_PRIORITY > build("optimized").priority > build("openvino").priority
+
+
+def test_all_runs_every_backend_in_its_default_precision(machine):
+    machine(["AVX-512", "AVX-512 BF16"])
+    chosen = dict(build_backends(HOST, ["all"]))
+    assert "openvino:precision=bf16" not in chosen
+    if "openvino" in chosen:
+        assert chosen["openvino"].resolved_precision() == "fp32"
 
 
 def test_optimized_keeps_the_first_convolution_fp32_in_bf16(machine):
