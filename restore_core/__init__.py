@@ -61,6 +61,7 @@ _EXPORTS = {
     "CellResult": "restore_core.bench.records",
     "Record": "restore_core.bench.records",
     "restore_image": "restore_core.restoring",
+    "estimate_noise_sigma": "restore_core.imaging.noise_level",
     "TrainJob": "restore_core.train.job",
     "default_host": "restore_core.plugins.host",
 }
@@ -90,6 +91,7 @@ __all__ = [  # noqa: RUF022 - grouped as _EXPORTS is
     "TrainJob",
     "TrainableRestorer",
     "default_host",
+    "estimate_noise_sigma",
     "folder_dataset",
     "hookimpl",
     "restore_image",

@@ -44,6 +44,9 @@ if TYPE_CHECKING:  # torch loads when an image is restored, not when this module
 
 #: pixels of context around a region for a restorer that declares no `receptive_radius`
 DEFAULT_CONTEXT = 32
+#: what `restore run photo.jpg -o out.png` restores with when no restorer is named: the real-noise
+#: model (`dncnn-real`), because a person holding a photo most often wants its camera noise removed
+DEFAULT_RESTORER = "real"
 #: the largest output restored unless `max_pixels` (`--max-pixels`) raises it: 8192 x 8192, 64 Mi
 #: pixels, whose float32 RGB output alone takes 768 MiB
 MAX_PIXELS = 8192 * 8192
@@ -65,6 +68,31 @@ def build_restorer(spec: str, *, backend: str = "auto", tile: int | str | None =
     return build_restorers(host, [spec], chosen, parse_tile(str(0 if tile is None else tile)))[0].component
 
 
+def split_restorer(arguments: Sequence[str], host: PluginHost | None = None) -> tuple[str, list[str]]:
+    """Split `[RESTORER] INPUT...` into the restorer spec and the inputs (no restorer named: DEFAULT_RESTORER).
+
+    The first argument is the restorer unless it is not a registered name and is an image or folder
+    (it exists, has an image suffix or a path separator), so `restore run photo.jpg -o out.png` and
+    `restore run dncnn photo.jpg -o out.png` both work, and a mistyped restorer still gets its
+    close-match suggestions.
+    """
+    from restore_core.imaging.io import IMAGE_SUFFIXES
+    from restore_core.plugins.host import default_host
+
+    if not arguments:
+        raise UsageError(f"nothing to restore: give [RESTORER] INPUT... (no restorer: {DEFAULT_RESTORER})")
+    first, rest = arguments[0], list(arguments[1:])
+    registry = (host if host is not None else default_host()).registry("restorer")
+    named = registry.lookup(first.split(":", 1)[0].strip()) is not None
+    path = Path(first)
+    if not named and (path.exists() or path.suffix.lower() in IMAGE_SUFFIXES or os.sep in first or "/" in first):
+        return DEFAULT_RESTORER, list(arguments)
+    if not rest:
+        raise UsageError(f"no images to restore after the restorer {first!r}: give {first} INPUT... "
+                         f"(or only INPUT..., which restores with {DEFAULT_RESTORER})")
+    return first, rest
+
+
 def degradation_info(*, sigma: float | None = None, scale: int | None = None) -> DegradationInfo:
     """What a restorer may know about real degraded inputs: super-resolution by `scale`, else noise `sigma`."""
     if scale is not None:
@@ -76,7 +104,8 @@ def restore_image(restorer: str | Restorer, image: torch.Tensor | str | os.PathL
                   sigma: float | str | None = None, scale: int | None = None, info: DegradationInfo | None = None,
                   mask: MaskLike | None = None, region: Region | None = None, feather: int = DEFAULT_FEATHER,
                   backend: str = "auto", tile: int | str | None = "auto",
-                  host: PluginHost | None = None, max_pixels: int | None = MAX_PIXELS) -> torch.Tensor:
+                  host: PluginHost | None = None, max_pixels: int | None = MAX_PIXELS,
+                  strength: float = 1.0) -> torch.Tensor:
     """Restore a float32 (N, C, H, W) image (or an image file) with a restorer spec or a built restorer.
 
     `info` says how the image was degraded; without it, `scale` means super-resolution by that
@@ -85,7 +114,9 @@ def restore_image(restorer: str | Restorer, image: torch.Tensor | str | os.PathL
     or `region` (X,Y,W,H) restores only that part, faded in over `feather` pixels; the rest is the
     input unchanged. `backend` and `tile` apply to a spec; a built restorer runs as it was configured.
     An image whose output would exceed `max_pixels` (None: no limit) is refused before it is read.
+    `strength` scales what the restorer removes (`restore_core.imaging.strength`; 1: its output).
     """
+    strength = _checked_strength(strength, scale)
     if info is not None and (sigma is not None or scale is not None):
         raise UsageError("give either a DegradationInfo or sigma/scale, not both")
     auto = _auto_sigma(sigma, scale)
@@ -111,12 +142,13 @@ def restore_image(restorer: str | Restorer, image: torch.Tensor | str | os.PathL
     else:
         raise UsageError(f"a restorer is a spec string or a Restorer, not {type(restorer).__name__}")
     if not auto:
-        return _restore(model, label, tensor, info or degradation_info(sigma=sigma, scale=scale), name, keep, feather)
+        return _restore(model, label, tensor, info or degradation_info(sigma=sigma, scale=scale), name, keep, feather,
+                        strength)
     import torch
 
     from restore_core.imaging.noise_level import estimate_noise_sigma
 
-    return torch.cat([_restore(model, label, one, degradation_info(sigma=estimate), name, keep, feather)
+    return torch.cat([_restore(model, label, one, degradation_info(sigma=estimate), name, keep, feather, strength)
                       for one, estimate in zip(tensor.split(1), estimate_noise_sigma(tensor), strict=True)])
 
 
@@ -182,7 +214,8 @@ def restore_files(restorer: str | Restorer, inputs: Sequence[str | os.PathLike[s
                   max_pixels: int | None = MAX_PIXELS,
                   on_tile: Callable[[Path, int, int], None] | None = None,
                   bit_depth: int | None = None,
-                  on_ready: Callable[[str], None] | None = None) -> list[tuple[Path, Path]]:
+                  on_ready: Callable[[str], None] | None = None,
+                  strength: float = 1.0) -> list[tuple[Path, Path]]:
     """Restore image files and folders to PNGs (see `plan_outputs`); return the (input, output) pairs written.
 
     `on_ready(text)` hears what a network restorer runs with (`inference_description`), once its first
@@ -199,6 +232,7 @@ def restore_files(restorer: str | Restorer, inputs: Sequence[str | os.PathLike[s
     `sigma` and `scale` describe real degraded inputs, so with `degradation` (which says how it
     degrades) either one is refused rather than silently ignored; `sigma="auto"` is the exception,
     estimating from each degraded image (a demonstration of the estimate against a known level).
+    `strength` scales what the restorer removes from each image (`restore_core.imaging.strength`).
     """
     from restore_core.data.seeding import image_generator
     from restore_core.imaging.io import read_image, stored_bits, write_png
@@ -206,6 +240,7 @@ def restore_files(restorer: str | Restorer, inputs: Sequence[str | os.PathLike[s
     from restore_core.plugins.host import default_host
 
     host = host if host is not None else default_host()
+    strength = _checked_strength(strength, scale)
     auto = _auto_sigma(sigma, scale)
     _check_scale(scale)
     # --sigma auto with --degrade is allowed: it shows the estimate against a known noise level
@@ -250,7 +285,7 @@ def restore_files(restorer: str | Restorer, inputs: Sequence[str | os.PathLike[s
             if on_estimated is not None:
                 on_estimated(path, estimate)
         with reporting_tiles(None if on_tile is None else functools.partial(on_tile, path)):
-            restored = _restore(model, label, image, info, path.name, masks.get(path), feather)
+            restored = _restore(model, label, image, info, path.name, masks.get(path), feather, strength)
         # a 16-bit input keeps its precision, and under a mask its untouched pixels stay bit-identical
         if on_ready is not None and not written and getattr(model, "backend", None) is not None:
             # said once the first image restored, so a refused input is still the only line printed
@@ -314,14 +349,27 @@ def _region_of(mask: MaskLike | None, region: Region | None, height: int, width:
     return None
 
 
+def _checked_strength(strength: object, scale: object) -> float:
+    """`strength` as a float; a UsageError when it is out of range or comes with super-resolution."""
+    from restore_core.imaging.strength import check_strength
+
+    try:
+        value = check_strength(strength)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    if value != 1.0 and scale is not None:
+        raise UsageError("strength blends an image with its restoration; super-resolution changes its size")
+    return value
+
+
 def _restore(model: Restorer, label: str, image: torch.Tensor, info: DegradationInfo, name: str,
-             keep: torch.Tensor | None = None, feather: int = DEFAULT_FEATHER) -> torch.Tensor:
+             keep: torch.Tensor | None = None, feather: int = DEFAULT_FEATHER, strength: float = 1.0) -> torch.Tensor:
     reason = model.supports(info, image.shape[1])
     if reason:
         # a usage error, as on the command line: the caller chose a restorer for the wrong task
         raise UsageError(f"{label} cannot restore {name}: {reason}")
     if keep is None:
-        return _finite(model.restore(image, info), label, name)
+        return _strengthened(image, _finite(model.restore(image, info), label, name), strength, label, name)
     from restore_core.imaging.regions import blend, bounding_box, feather_weights
 
     if tuple(keep.shape) != tuple(image.shape[-2:]):
@@ -332,11 +380,26 @@ def _restore(model: Restorer, label: str, image: torch.Tensor, info: Degradation
     box = bounding_box(weights > 0)
     crop = box.grow(context_margin(model, image.shape[1]), *image.shape[-2:])
     rows, cols = crop.slices()
-    restored = _finite(model.restore(image[..., rows, cols].contiguous(), info), label, name)
+    part = image[..., rows, cols].contiguous()
+    restored = _finite(model.restore(part, info), label, name)
     if restored.shape[-2:] != (crop.bottom - crop.top, crop.right - crop.left):
         raise UsageError(f"{label} changes the image size, so it cannot restore part of {name} in place")
+    restored = _strengthened(part, restored, strength, label, name)
     inner_rows, inner_cols = box.within(crop).slices()
     return blend(image, restored[..., inner_rows, inner_cols], weights, box)
+
+
+def _strengthened(image: torch.Tensor, restored: torch.Tensor, strength: float, label: str,
+                  name: str) -> torch.Tensor:
+    """`restored` at `strength` (itself at 1); a UsageError when the restorer changed the size."""
+    if strength == 1.0:
+        return restored
+    from restore_core.imaging.strength import with_strength
+
+    if restored.shape != image.shape:
+        raise UsageError(f"{label} changes the size of {name}, so a strength other than 1 cannot blend it "
+                         "with its input")
+    return with_strength(image, restored, strength)
 
 
 def _finite(restored: torch.Tensor, label: str, name: str) -> torch.Tensor:

@@ -10,7 +10,7 @@ stages below, each a pure function of this module (`camera_stages` returns every
 2. Inverse white balance and digital gain, `apply_gains(linear, 1 / gains)`: red divided by
    `digital_gain * red_gain`, green by `digital_gain`, blue by `digital_gain * blue_gain` (Brooks et
    al. 2019, section 3.2; the colour correction matrix is left out, i.e. the identity). The gains
-   are fixed per preset, not drawn per image.
+   are fixed per preset; `camera-range` draws them per image from `GAIN_RANGES`.
 3. RGGB Bayer mosaic, `mosaic`: one sample per pixel, R at (even row, even column), G at (even, odd)
    and (odd, even), B at (odd, odd).
 4. Heteroscedastic Poisson-Gaussian noise in raw space, `add_raw_noise`:
@@ -36,13 +36,19 @@ JPEG). Images need at least 4x4 pixels. Task `denoising`; `info.sigma` is None (
 white Gaussian) and `info.params` holds `iso`, `shot`, `read` (raw scale [0, 1]), the gains, `preset`
 (when one was used), `jpeg` and `demosaic`; there is no linear forward operator.
 
+`camera-range` (the training degradation of the real-noise model) draws each image's camera from that
+image's generator, in a fixed order: the ISO log-uniformly from [iso_min, iso_max], the red, blue and
+digital gains uniformly from `GAIN_RANGES`, the demosaic (bilinear or Malvar, even odds), and JPEG
+with probability `jpeg_fraction` at a quality drawn uniformly from [jpeg_min, jpeg_max]; it then
+runs the pipeline above with the same generator. `info.params` lists `isos` and `jpegs` per image.
+
 Reference: T. Brooks, B. Mildenhall, T. Xue, J. Chen, D. Sharlet, J. T. Barron, "Unprocessing Images
 for Learned Raw Denoising", CVPR 2019.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -54,6 +60,8 @@ if TYPE_CHECKING:
 ISO_RANGE = (50.0, 25600.0)
 DEFAULT_PRESET = "phone-indoor"
 DEMOSAICS = ("bilinear", "malvar")
+#: The ranges `camera-range` draws (red, blue, digital) gains from, uniformly: they span the presets'.
+GAIN_RANGES = ((1.5, 2.4), (1.5, 2.4), (1.0, 2.0))
 
 
 @dataclass(frozen=True)
@@ -330,26 +338,86 @@ class CameraPipeline(Degradation):
 
     def degrade(self, clean: torch.Tensor, generators: Sequence[torch.Generator]) -> Degraded:
         """Run each image through `camera_stages` with that image's generator; gray goes through as R = G = B."""
+        noisy = run_camera(clean, generators, lambda g: self.settings)
+        return Degraded(noisy, clean,
+                        DegradationInfo(DENOISING, sigma=None, params=self.info_params(), forward=None, adjoint=None))
+
+
+class CameraPipelineRange(Degradation):
+    """The camera pipeline with each image's camera drawn from its own generator: the training
+    degradation of a blind real-noise model, which must meet every ISO, white balance and demosaic."""
+
+    name = "camera-range"
+    description = ("camera pipeline with the ISO (log-uniform in [iso_min, iso_max]), gains, demosaic and "
+                   "JPEG drawn per image (training a real-noise model)")
+    task = DENOISING
+
+    def __init__(self, iso_min: float = 100.0, iso_max: float = 6400.0, jpeg_fraction: float = 0.5,
+                 jpeg_min: int = 70, jpeg_max: int = 95) -> None:
+        if not ISO_RANGE[0] <= iso_min <= iso_max <= ISO_RANGE[1]:
+            raise ValueError(f"need {ISO_RANGE[0]:g} <= iso_min <= iso_max <= {ISO_RANGE[1]:g}, "
+                             f"got {iso_min:g} and {iso_max:g}")
+        if not 0.0 <= jpeg_fraction <= 1.0:
+            raise ValueError(f"jpeg_fraction must be within [0, 1], got {jpeg_fraction:g}")
+        if not 1 <= jpeg_min <= jpeg_max <= 100:
+            raise ValueError(f"need 1 <= jpeg_min <= jpeg_max <= 100, got {jpeg_min} and {jpeg_max}")
+        self.iso_min, self.iso_max = float(iso_min), float(iso_max)
+        self.jpeg_fraction = float(jpeg_fraction)
+        self.jpeg_min, self.jpeg_max = int(jpeg_min), int(jpeg_max)
+
+    def draw(self, generator: torch.Generator) -> CameraSettings:
+        """One image's camera, drawn from its generator in a fixed order (ISO, gains, demosaic, JPEG)."""
+        import math
+
         import torch
 
-        if len(generators) != clean.shape[0]:
-            raise ValueError(f"{clean.shape[0]} images but {len(generators)} generators")
-        channels = clean.shape[1]
-        if channels not in (1, 3):
-            raise ValueError(f"camera needs colour (3-channel) or gray images, got {channels} channels")
-        out = []
-        for image, g in zip(clean, generators, strict=True):
-            rgb = image.expand(3, -1, -1) if channels == 1 else image
-            last = list(camera_stages(rgb, g, self.settings).values())[-1]
-            if channels == 1:
-                weights = torch.tensor([0.299, 0.587, 0.114], dtype=last.dtype).view(3, 1, 1)
-                last = (last * weights).sum(0, keepdim=True).clamp(0.0, 1.0)
-            out.append(last)
-        return Degraded(torch.stack(out).to(clean.device, torch.float32), clean,
-                        DegradationInfo(DENOISING, sigma=None, params=self.info_params(), forward=None, adjoint=None))
+        u = torch.rand(7, generator=generator, dtype=torch.float64).tolist()
+        iso = math.exp(math.log(self.iso_min) + u[0] * (math.log(self.iso_max) - math.log(self.iso_min)))
+        shot, read = noise_for_iso(iso)
+        gains = [low + (high - low) * v for (low, high), v in zip(GAIN_RANGES, u[1:4], strict=True)]
+        jpeg = self.jpeg_min + min(int(u[6] * (self.jpeg_max - self.jpeg_min + 1)), self.jpeg_max - self.jpeg_min)
+        return CameraSettings(iso, shot, read, *gains, tone=True, demosaic=DEMOSAICS[int(u[4] < 0.5)],
+                              jpeg=jpeg if u[5] < self.jpeg_fraction else 0)
+
+    def degrade(self, clean: torch.Tensor, generators: Sequence[torch.Generator]) -> Degraded:
+        """Draw each image's camera, then run it through the pipeline, all from that image's generator."""
+        drawn: list[CameraSettings] = []
+
+        def settings(g: torch.Generator) -> CameraSettings:
+            drawn.append(self.draw(g))
+            return drawn[-1]
+
+        noisy = run_camera(clean, generators, settings)
+        params: dict[str, object] = {"isos": tuple(s.iso for s in drawn), "jpegs": tuple(s.jpeg for s in drawn)}
+        if len(drawn) == 1:
+            params.update(iso=drawn[0].iso, shot=drawn[0].shot, read=drawn[0].read, jpeg=drawn[0].jpeg,
+                          demosaic=drawn[0].demosaic)
+        return Degraded(noisy, clean, DegradationInfo(DENOISING, sigma=None, params=params, forward=None, adjoint=None))
+
+
+def run_camera(clean: torch.Tensor, generators: Sequence[torch.Generator],
+               settings: Callable[[torch.Generator], CameraSettings]) -> torch.Tensor:
+    """Each image through `camera_stages` with `settings(its generator)`; gray goes through as R = G = B."""
+    import torch
+
+    if len(generators) != clean.shape[0]:
+        raise ValueError(f"{clean.shape[0]} images but {len(generators)} generators")
+    channels = clean.shape[1]
+    if channels not in (1, 3):
+        raise ValueError(f"camera needs colour (3-channel) or gray images, got {channels} channels")
+    out = []
+    for image, g in zip(clean, generators, strict=True):
+        rgb = image.expand(3, -1, -1) if channels == 1 else image
+        last = list(camera_stages(rgb, g, settings(g)).values())[-1]
+        if channels == 1:
+            weights = torch.tensor([0.299, 0.587, 0.114], dtype=last.dtype).view(3, 1, 1)
+            last = (last * weights).sum(0, keepdim=True).clamp(0.0, 1.0)
+        out.append(last)
+    return torch.stack(out).to(clean.device, torch.float32)
 
 
 @hookimpl
 def register_degradations(register) -> None:
-    """Register `camera` (`camera1600` is `camera:iso=1600`)."""
+    """Register `camera` (`camera1600` is `camera:iso=1600`) and `camera-range`."""
     register(CameraPipeline, shorthand="iso")
+    register(CameraPipelineRange)

@@ -13,8 +13,7 @@ from restore_core.errors import UsageError
 
 
 @click.command()
-@click.argument("restorer")
-@click.argument("inputs", nargs=-1, required=True)
+@click.argument("arguments", nargs=-1, required=True, metavar="[RESTORER] INPUTS...")
 @click.option("-o", "--output", required=True, type=click.Path(path_type=Path),
               help="Output PNG (one input image) or folder.")
 @click.option("--degrade", "degrade_spec", default=None,
@@ -32,16 +31,24 @@ from restore_core.errors import UsageError
               help="Tile size in pixels for large images, 0 for none, auto from available memory.")
 @click.option("--max-pixels", type=click.IntRange(min=1), default=None,
               help="Refuse an image whose output has more pixels than this  [default: 67108864, 8192x8192]")
+@click.option("--strength", type=float, default=1.0, show_default=True,
+              help="How much of what the restorer removes to take away: 0 keeps the input, 1 is the restorer's "
+                   "output, up to 2 smooths more.")
 @click.option("--bit-depth", type=click.Choice(["8", "16"]), default=None,
               help="Bits per sample of the PNGs written  [default: the input's: 16 for 16-bit and float files, else 8]")
 @click.pass_context
-def run(ctx: click.Context, restorer: str, inputs: tuple[str, ...], output: Path,
+def run(ctx: click.Context, arguments: tuple[str, ...], output: Path,
         degrade_spec: str | None, sigma: str | None, scale: int | None, seed: int, mask: str | None,
         region: str | None, feather: int, backend: str, tile: str, max_pixels: int | None,
-        bit_depth: str | None) -> None:
-    """Restore images (files or folders) and write PNGs."""
-    from restore_core.restoring import MAX_PIXELS, restore_files
+        strength: float, bit_depth: str | None) -> None:
+    """Restore images (files or folders) and write PNGs.
 
+    With no RESTORER named (`restore run photo.jpg -o out.png`), the real-noise model `real` removes
+    camera noise.
+    """
+    from restore_core.restoring import MAX_PIXELS, restore_files, split_restorer
+
+    restorer, inputs = split_restorer(arguments, host_of(ctx))
     with progress_bar(True) as progress:  # tiles of a large image, in a terminal only
         tasks: dict[Path, TaskID] = {}
 
@@ -53,7 +60,7 @@ def run(ctx: click.Context, restorer: str, inputs: tuple[str, ...], output: Path
         restore_files(restorer, inputs, output, degradation=degrade_spec, seed=seed, sigma=_sigma(sigma),
                       scale=scale, mask=mask, region=region, feather=feather, backend=backend, tile=tile,
                       host=host_of(ctx), max_pixels=max_pixels or MAX_PIXELS, on_tile=on_tile,
-                      bit_depth=int(bit_depth) if bit_depth else None,
+                      bit_depth=int(bit_depth) if bit_depth else None, strength=strength,
                       on_written=lambda path, target: stderr.print(f"{path} -> {target}"),
                       on_ready=lambda text: stderr.print(f"[dim]{escape(text)}[/]"),
                       on_estimated=lambda path, value: stderr.print(f"estimated sigma {value:.1f} for {path.name}"))

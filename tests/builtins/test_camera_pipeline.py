@@ -204,3 +204,54 @@ def test_bench_runs_it():
                                       "--limit", "1", "--crop", "64", "--format", "json"])
     assert result.exit_code == 0, result.stderr
     assert "camera" in result.stdout and "nlm" in result.stdout and "identity" in result.stdout
+
+
+# ------------------------------------------------------------------------------ camera-range
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_camera_range_conformance_and_per_image_seeding(channels):
+    deg = _build("camera-range")
+    check_degradation(deg, channels)
+    check_registration(default_host().registry("degradation").lookup("camera-range"), default_host())
+    batch = torch.cat([natural_image(channels, 32), natural_image(channels, 64)[..., 16:48, 16:48]])
+    together = deg.degrade(batch, generators(2, seed=5))
+    alone = deg.degrade(batch[1:], [torch.Generator().manual_seed(6)])
+    assert torch.equal(together.image[1], alone.image[0])
+    assert alone.info.params["isos"] == (together.info.params["isos"][1],)
+    assert alone.info.params["iso"] == together.info.params["isos"][1] and "iso" not in together.info.params
+    assert together.info.sigma is None and together.info.forward is None
+
+
+def test_camera_range_draws_are_in_range_and_run_the_fixed_pipeline():
+    deg = cp.CameraPipelineRange(iso_min=200, iso_max=3200, jpeg_fraction=0.5, jpeg_min=80, jpeg_max=90)
+    drawn = [deg.draw(torch.Generator().manual_seed(s)) for s in range(200)]
+    isos = [s.iso for s in drawn]
+    assert min(isos) >= 200 and max(isos) <= 3200
+    # log-uniform: about half the draws lie below the geometric mean (800)
+    assert 0.35 < sum(iso < 800 for iso in isos) / len(isos) < 0.65
+    jpegs = [s.jpeg for s in drawn]
+    assert 0.35 < sum(q == 0 for q in jpegs) / len(jpegs) < 0.65
+    assert {q for q in jpegs if q} <= set(range(80, 91)) and {80, 90} <= set(jpegs)
+    assert {s.demosaic for s in drawn} == set(cp.DEMOSAICS)
+    for (low, high), values in zip(cp.GAIN_RANGES, zip(*[(s.red_gain, s.blue_gain, s.digital_gain) for s in drawn],
+                                                       strict=True), strict=True):
+        assert low <= min(values) and max(values) <= high
+    assert all(s.shot == cp.noise_for_iso(s.iso)[0] and s.read == cp.noise_for_iso(s.iso)[1] for s in drawn)
+    # the image is the fixed pipeline's with the drawn camera, after the draw, on the same generator
+    image = natural_image(3, 32)
+    g = torch.Generator().manual_seed(11)
+    settings = deg.draw(g)
+    expected = list(cp.camera_stages(image[0], g, settings).values())[-1]
+    assert torch.equal(deg.degrade(image, [torch.Generator().manual_seed(11)]).image[0], expected)
+
+
+@pytest.mark.parametrize(("spec", "message"), [
+    ("camera-range:iso_min=10", "iso_min <= iso_max"),
+    ("camera-range:iso_min=800,iso_max=400", "iso_min <= iso_max"),
+    ("camera-range:jpeg_fraction=1.5", "jpeg_fraction must be within [0, 1]"),
+    ("camera-range:jpeg_min=0", "1 <= jpeg_min <= jpeg_max <= 100"),
+])
+def test_camera_range_bad_parameters(spec, message):
+    with pytest.raises(SpecError, match=message.replace("[", r"\[")):
+        _build(spec)

@@ -23,3 +23,19 @@ def test_gmsd_is_zero_for_identical_images():
     gmsd = host.registry("metric").build("gmsd")
     info = host.registry("degradation").build("gaussian25").degrade(clean, [torch.Generator()]).info
     assert float(gmsd.measure(clean, clean, info)[0]) < 1e-12
+
+
+def test_bm3d_sigma_auto_estimates_each_images_level():
+    host = default_host()
+    clean = natural_image(1, 96)
+    degraded = host.registry("degradation").build("gaussian25").degrade(clean, [torch.Generator().manual_seed(0)])
+    blind = host.registry("restorer").build("bm3d:sigma=auto")
+    unknown = type(degraded.info)(degraded.info.task, sigma=None)
+    assert host.registry("restorer").build("bm3d").supports(unknown, 1) is not None
+    assert blind.supports(unknown, 1) is None
+    psnr = host.registry("metric").build("psnr")
+    told = host.registry("restorer").build("bm3d").restore(degraded.image, degraded.info)
+    estimated = blind.restore(degraded.image, unknown)
+    # the estimate is close to 25, so the result is close to BM3D told the true sigma
+    gap = psnr.measure(estimated, clean, degraded.info)[0] - psnr.measure(told, clean, degraded.info)[0]
+    assert abs(float(gap)) < 0.5

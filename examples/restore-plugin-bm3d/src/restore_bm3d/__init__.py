@@ -11,7 +11,7 @@ every plugin to list its components, and a plugin that imports torch at import t
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from restore_core import DENOISING, DegradationInfo, Metric, Restorer, hookimpl
 
@@ -23,38 +23,45 @@ _PROFILES = {"np": "BM3DProfile", "refilter": "BM3DProfileRefilter", "vn": "BM3D
 
 
 class BM3D(Restorer):
-    """Block-matching and 3-D filtering with the noise sigma known; colour through BM3D's RGB mode."""
+    """Block-matching and 3-D filtering with the noise sigma known (or estimated per image with
+    `sigma=auto`); colour through BM3D's RGB mode."""
 
     name = "bm3d"
     description = "BM3D (bm3d package), non-blind: the classical denoising reference"
     tasks = frozenset({DENOISING})
 
-    def __init__(self, profile: str = "np", threads: int = 1) -> None:
+    def __init__(self, profile: str = "np", threads: int = 1, sigma: Literal["auto"] | None = None) -> None:
+        if sigma not in (None, "auto"):
+            raise ValueError(f"sigma is auto (estimate the noise level) or none, not {sigma!r}")
         if profile not in _PROFILES:
             raise ValueError(f"unknown BM3D profile {profile!r} (known: {', '.join(_PROFILES)})")
         if threads < 0:
             raise ValueError(f"threads must be 0 (all) or positive, got {threads}")
         self.profile = profile
         self.threads = threads  # bm3d documents that more than one thread gives slightly varying results
+        self.sigma = sigma
 
     def supports(self, info: DegradationInfo, channels: int) -> str | None:
-        """Serve denoising with a known sigma."""
+        """Serve denoising with a known sigma (any noisy image with sigma=auto)."""
         reason = super().supports(info, channels)
-        if reason is None and not info.sigma:
-            reason = "bm3d is non-blind and needs the noise sigma"
+        if reason is None and not info.sigma and self.sigma != "auto":
+            reason = "bm3d is non-blind and needs the noise sigma (bm3d:sigma=auto estimates it)"
         return reason
 
     def restore(self, degraded: torch.Tensor, info: DegradationInfo) -> torch.Tensor:
-        """Denoise every image of the batch."""
+        """Denoise every image of the batch (with its own estimated sigma under sigma=auto)."""
         import bm3d
         import numpy as np
         import torch
 
-        sigma = float(info.sigma or 0) / 255.0
+        from restore_core import estimate_noise_sigma
+
+        levels = estimate_noise_sigma(degraded) if self.sigma == "auto" else [info.sigma or 0] * len(degraded)
         profile = getattr(bm3d, _PROFILES[self.profile])()
         profile.num_threads = self.threads
         out = []
-        for image in degraded.detach().cpu().double().numpy():
+        for image, level in zip(degraded.detach().cpu().double().numpy(), levels, strict=True):
+            sigma = max(float(level), 1e-3) / 255.0  # bm3d divides by sigma
             if image.shape[0] == 3:
                 den = bm3d.bm3d_rgb(np.moveaxis(image, 0, -1), sigma, profile=profile)
                 out.append(np.moveaxis(np.asarray(den), -1, 0))
