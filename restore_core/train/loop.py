@@ -198,6 +198,9 @@ def read_checkpoint(path: Path) -> dict[str, Any]:
     except (RuntimeError, EOFError, ValueError, zipfile.BadZipFile) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise WeightsError(f"{where} is truncated or not a checkpoint ({reason}); delete it to start afresh") from None
+    except Exception as exc:  # torch.load on arbitrary bytes raises KeyError, IndexError, struct.error, ...
+        raise WeightsError(f"{where} is not a checkpoint restore can read ({type(exc).__name__}); delete it to "
+                           "start afresh") from None
     if not isinstance(saved, dict):
         raise WeightsError(f"{where} is not a restore train checkpoint (it holds a {type(saved).__name__})")
     wrong = [k for k, kind in CHECKPOINT_PARTS.items() if not isinstance(saved.get(k), kind)]

@@ -261,8 +261,25 @@ CHECKPOINT_CASES = {
     "empty": lambda p: p.write_bytes(b""),
     "truncated": lambda p: (_pickle(p), p.write_bytes(p.read_bytes()[:100])),
     "pickle": _pickle,
-    "garbage": lambda p: p.write_bytes(os.urandom(512)),
+    # seeded, so every run reads the same bytes (os.urandom once drew bytes that made torch.load raise KeyError)
+    "garbage": lambda p: p.write_bytes(__import__("random").Random(0).randbytes(512)),
 }
+
+
+def test_any_garbage_checkpoint_is_a_weights_error(tmp_path):
+    """torch.load on arbitrary bytes raises many kinds of error; every one must become one WeightsError."""
+    import random
+
+    from restore_core.errors import WeightsError
+    from restore_core.train.loop import read_checkpoint
+
+    path = tmp_path / "ckpt.pt"
+    for seed in range(300):
+        rng = random.Random(seed)
+        head = rng.choice([b"", b"\x80\x02", b"PK\x03\x04", b"\x8a\x0a"])  # pickle, zip, legacy-torch magics
+        path.write_bytes(head + rng.randbytes(rng.randrange(1, 1024)))
+        with pytest.raises(WeightsError, match=r"ckpt\.pt"):
+            read_checkpoint(path)
 
 
 @pytest.mark.parametrize("case", list(CHECKPOINT_CASES))
