@@ -7,7 +7,8 @@ it by `restore train` (`<key>.history.json`: minutes, patches seen, threads, the
 deepened from), counts the network's FLOPs per pixel, and runs `restore bench` on the standard sets
 of its task under the standard protocol: Set12 and BSD68 (gray) or CBSD68 (colour) at the trained
 sigma, or at 15/25/50 for a blind or noise-level-conditioned model; Set5 and Set14 at the trained
-scale for super-resolution.
+scale for super-resolution; BSD68 or CBSD68 at JPEG quality 10/20/30/40 for a JPEG remover; CBSD68
+through the camera pipeline (presets phone-indoor and phone-low-light) for a real-noise model.
 Writes `OUT.json` and `OUT.md` atomically.
 """
 
@@ -48,6 +49,10 @@ def evaluation(degradation: str, channels: int) -> tuple[list[str], list[str]]:
         levels = ["gaussian15", "gaussian25", "gaussian50"]
     elif name == "bicubic-down":
         return [f"x{int(params['scale'])}"], ["set5", "set14"]
+    elif name == "jpeg-range":  # a blind JPEG remover: the qualities the JPEG papers report
+        return [f"jpeg:quality={q}" for q in (10, 20, 30, 40)], ["bsd68" if channels == 1 else "cbsd68"]
+    elif name == "camera-range":  # a real-noise model: the camera pipeline at two presets
+        return ["camera:preset=phone-indoor", "camera:preset=phone-low-light"], ["cbsd68"]
     else:
         raise SystemExit(f"zoo: no standard evaluation for models trained under {degradation!r}")
     return levels, ["set12", "bsd68"] if channels == 1 else ["cbsd68"]

@@ -115,8 +115,8 @@ def test_an_unresolvable_annotation_is_shown_as_written(extra_host):
 
 
 @pytest.mark.parametrize(("args", "needle"), [
-    (["dncn"], "did you mean restorer/dncnn, restorer/fdncnn?"),
-    (["restorer/dncn"], "did you mean dncnn, fdncnn?"),
+    (["dncn"], "did you mean restorer/dncnn, restorer/dncnn-real, restorer/fdncnn?"),
+    (["restorer/dncn"], "did you mean dncnn, fdncnn, dncnn-real?"),
     (["restorers/dncnn"], "unknown kind 'restorers'"),
 ])
 def test_unknown_names_are_one_line_usage_errors_with_close_matches(args, needle):
