@@ -13,11 +13,11 @@ benchmarks/precision_cost.py, recorded in benchmarks/results/ and docs/benchmark
 - channels-last where the CPU has AVX-512 or on CUDA; contiguous on AVX2-only CPUs, where
   channels-last measured 0.92x (issue 17).
 `--backend auto` ranks it above the CPU engines in their defaults (onnxruntime, openvino fp32): on
-the AMD EPYC they ran as fast in fp32 as it does in bf16 (geometric mean over the shipped models at
-256 and 512 pixels in speed-cpu-amd-epyc.md: optimized bf16 1.93x eager, onnxruntime 2.04x,
-openvino fp32 1.98x, all within 10%), on the Xeon with AMX its bf16 ran 4.4-5.5x eager
-(speed-cpu.md), and it also runs on CUDA. The one faster path measured, OpenVINO in bf16 on a CPU
-with native bf16, is what auto takes there when openvino is installed (`OpenVINOBackend.auto_choice`).
+the AMD EPYC its bf16 ran faster than either engine in fp32 (geometric means over the shipped models
+at 256 and 512 pixels in speed-cpu-amd-epyc.md: optimized bf16 2.53x eager, onnxruntime 1.51x,
+openvino fp32 1.43x), on the Xeon with AMX its bf16 ran 4.4-5.5x eager (speed-cpu.md), and it also
+runs on CUDA. The one faster path measured, OpenVINO in bf16 on a CPU with native bf16 (3.34x), is
+what auto takes there when openvino is installed (`OpenVINOBackend.auto_choice`).
 
 torch is imported only where a backend resolves a device or runs a module: building a backend with
 its defaults and asking `unavailable()` (what `restore list` does) costs no torch import.

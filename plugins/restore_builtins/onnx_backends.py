@@ -17,11 +17,12 @@ machines (docs/benchmarks.md):
   keeps its first convolution fp32 and costs at most 0.008 dB.
 - `--backend auto` runs `openvino:precision=bf16` on a CPU with native bf16 and no CUDA device
   (`OpenVINOBackend.auto_choice`): on the AMD EPYC with AVX-512 BF16 it was the fastest path for
-  every shipped model at 256 and 512 pixels, 1.3-5x `optimized` in bf16 (speed-cpu-amd-epyc.md),
-  and its cost, at most 0.011 dB PSNR (precision-cost-amd-epyc.md), is within the 0.02 dB a
-  default may cost. Elsewhere auto keeps `optimized`: on an AVX2-only EPYC OpenVINO fp32 ran 1.20x
-  eager against optimized fp32's 1.76x (issue 17), and a CUDA device outruns any CPU engine. On the
-  Xeon with AMX, OpenVINO has not been measured; the rule follows the bf16 hardware both share.
+  every shipped model at 256 and 512 pixels, 1.08-1.51x `optimized` in bf16 (geometric means 3.34x
+  and 2.53x eager; speed-cpu-amd-epyc.md), and its cost, at most 0.011 dB PSNR
+  (precision-cost-amd-epyc.md), is within the 0.02 dB a default may cost. Elsewhere auto keeps
+  `optimized`: on an AVX2-only EPYC OpenVINO fp32 ran 1.20x eager against optimized fp32's 1.76x
+  (issue 17), and a CUDA device outruns any CPU engine. On the Xeon with AMX, OpenVINO has not been
+  measured; the rule follows the bf16 hardware both share.
 
 The engines are optional extras: without the package the backend is listed, unavailable, with the
 pip command that installs it; nothing imports onnxruntime or openvino before a runner is prepared.
@@ -58,7 +59,7 @@ class OnnxRuntimeBackend(Backend):
     name = "onnxruntime"
     description = "ONNX Runtime (CPU provider) on the exported network: BatchNorm folded, dynamic H/W, fp32"
     precisions = frozenset({"fp32"})
-    priority = 8  # below optimized (module docstring of restore_builtins.backends): 2.04x eager on the AMD EPYC
+    priority = 8  # below optimized (module docstring of restore_builtins.backends): 1.51x eager on the AMD EPYC
 
     def __init__(self, precision: Precision = "auto") -> None:
         super().__init__(precision)
@@ -99,7 +100,7 @@ class OpenVINOBackend(Backend):
     name = "openvino"
     description = "OpenVINO (CPU) on the exported network: BatchNorm folded, dynamic H/W, fp32 (or precision=bf16)"
     precisions = frozenset({"fp32", "bf16"})
-    priority = 7  # in fp32 below optimized and onnxruntime: 1.98x eager on the AMD EPYC (geometric mean)
+    priority = 7  # in fp32 below optimized and onnxruntime: 1.43x eager on the AMD EPYC (geometric mean)
     #: `--backend auto`'s rank for openvino in bf16 where the CPU has it natively: above optimized (10)
     BF16_PRIORITY = 15
 
