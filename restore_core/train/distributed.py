@@ -93,6 +93,17 @@ def start(device: str = "cpu") -> World:
     return _current
 
 
+def barrier(world: World) -> None:
+    """Wait until every rank gets here: called once a job has succeeded, before the group is left, so no
+    rank tears gloo down while another still talks to it (a rank then aborted with "terminate called
+    without an active exception"); not on the error path, where a rank that failed would never arrive."""
+    if world.distributed:
+        import torch.distributed as dist
+
+        if dist.is_initialized():
+            dist.barrier()
+
+
 def stop(world: World) -> None:
     """Leave the group (after the last collective)."""
     if world.distributed:

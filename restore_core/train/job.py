@@ -139,6 +139,7 @@ class TrainJob:
                 card_meta = {**metadata, **read_metadata(self.out)} if self.out.is_file() else metadata
                 atomic_write_text(self.out.with_suffix(".md"),
                                   render_model_card(summary.as_dict(), card_meta, result.history))
+            distributed.barrier(world)  # every rank done (rank 0 wrote the history and card) before teardown
             return summary
         finally:
             distributed.stop(world)
