@@ -392,14 +392,13 @@ def _restore(model: Restorer, label: str, image: torch.Tensor, info: Degradation
 def _strengthened(image: torch.Tensor, restored: torch.Tensor, strength: float, label: str,
                   name: str) -> torch.Tensor:
     """`restored` at `strength` (itself at 1); a UsageError when the restorer changed the size."""
-    if strength == 1.0:
-        return restored
     from restore_core.imaging.strength import with_strength
 
-    if restored.shape != image.shape:
+    try:
+        return with_strength(image, restored, strength)
+    except ValueError:  # the strength was checked up front: only a size change is left to refuse
         raise UsageError(f"{label} changes the size of {name}, so a strength other than 1 cannot blend it "
-                         "with its input")
-    return with_strength(image, restored, strength)
+                         "with its input") from None
 
 
 def _finite(restored: torch.Tensor, label: str, name: str) -> torch.Tensor:

@@ -48,7 +48,7 @@ for Learned Raw Denoising", CVPR 2019.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -338,7 +338,7 @@ class CameraPipeline(Degradation):
 
     def degrade(self, clean: torch.Tensor, generators: Sequence[torch.Generator]) -> Degraded:
         """Run each image through `camera_stages` with that image's generator; gray goes through as R = G = B."""
-        noisy = run_camera(clean, generators, lambda g: self.settings)
+        noisy = run_camera(clean, generators, [self.settings] * len(generators))
         return Degraded(noisy, clean,
                         DegradationInfo(DENOISING, sigma=None, params=self.info_params(), forward=None, adjoint=None))
 
@@ -381,13 +381,8 @@ class CameraPipelineRange(Degradation):
 
     def degrade(self, clean: torch.Tensor, generators: Sequence[torch.Generator]) -> Degraded:
         """Draw each image's camera, then run it through the pipeline, all from that image's generator."""
-        drawn: list[CameraSettings] = []
-
-        def settings(g: torch.Generator) -> CameraSettings:
-            drawn.append(self.draw(g))
-            return drawn[-1]
-
-        noisy = run_camera(clean, generators, settings)
+        drawn = [self.draw(g) for g in generators]  # each generator draws its camera before its noise
+        noisy = run_camera(clean, generators, drawn)
         params: dict[str, object] = {"isos": tuple(s.iso for s in drawn), "jpegs": tuple(s.jpeg for s in drawn)}
         if len(drawn) == 1:
             params.update(iso=drawn[0].iso, shot=drawn[0].shot, read=drawn[0].read, jpeg=drawn[0].jpeg,
@@ -396,8 +391,8 @@ class CameraPipelineRange(Degradation):
 
 
 def run_camera(clean: torch.Tensor, generators: Sequence[torch.Generator],
-               settings: Callable[[torch.Generator], CameraSettings]) -> torch.Tensor:
-    """Each image through `camera_stages` with `settings(its generator)`; gray goes through as R = G = B."""
+               settings: Sequence[CameraSettings]) -> torch.Tensor:
+    """Each image through `camera_stages` with its generator and its settings; gray goes through as R = G = B."""
     import torch
 
     if len(generators) != clean.shape[0]:
@@ -406,9 +401,9 @@ def run_camera(clean: torch.Tensor, generators: Sequence[torch.Generator],
     if channels not in (1, 3):
         raise ValueError(f"camera needs colour (3-channel) or gray images, got {channels} channels")
     out = []
-    for image, g in zip(clean, generators, strict=True):
+    for image, g, camera in zip(clean, generators, settings, strict=True):
         rgb = image.expand(3, -1, -1) if channels == 1 else image
-        last = list(camera_stages(rgb, g, settings(g)).values())[-1]
+        last = list(camera_stages(rgb, g, camera).values())[-1]
         if channels == 1:
             weights = torch.tensor([0.299, 0.587, 0.114], dtype=last.dtype).view(3, 1, 1)
             last = (last * weights).sum(0, keepdim=True).clamp(0.0, 1.0)

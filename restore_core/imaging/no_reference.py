@@ -96,20 +96,20 @@ def no_reference_check(noisy: torch.Tensor, restored: torch.Tensor) -> list[NoRe
     hb, wb = h // BLOCK, w // BLOCK
 
     def blocks(t: torch.Tensor) -> torch.Tensor:
+        """(N, 1, H, W) as (N, blocks, BLOCK * BLOCK), the partial blocks at the right and bottom left out."""
         return t[..., :hb * BLOCK, :wb * BLOCK].reshape(n, hb, BLOCK, wb, BLOCK).permute(0, 1, 3, 2, 4) \
             .reshape(n, hb * wb, BLOCK * BLOCK)
 
+    activities, levels = blocks(g_in).mean(-1), blocks(s_in).mean(-1)
+    spread_in, spread_out = blocks(d_in).std(-1), blocks(d_out).std(-1)
     results = []
     for i in range(n):
-        activity = blocks(g_in)[i].mean(-1)
-        level = blocks(s_in)[i].mean(-1)
-        usable = (level > CLIP_MARGIN) & (level < 255.0 - CLIP_MARGIN)
-        candidates = activity.clone()
-        candidates[~usable] = float("inf")
+        usable = (levels[i] > CLIP_MARGIN) & (levels[i] < 255.0 - CLIP_MARGIN)
+        candidates = activities[i].masked_fill(~usable, float("inf"))
         count = max(MIN_FLAT_BLOCKS, round(FLAT_FRACTION * int(usable.sum())))
         flat = candidates.argsort()[:count]
-        noise_in = float(blocks(d_in)[i][flat].std(-1).median())
-        noise_out = float(blocks(d_out)[i][flat].std(-1).median())
+        noise_in = float(spread_in[i][flat].median())
+        noise_out = float(spread_out[i][flat].median())
         threshold = torch.quantile(g_in[i].flatten(), 1.0 - EDGE_FRACTION)
         edges = g_in[i] >= threshold
         contrast = float(g_out[i][edges].mean() / g_in[i][edges].mean().clamp(min=1e-12))

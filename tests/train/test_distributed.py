@@ -98,18 +98,6 @@ def test_two_processes_learn_like_one_at_the_same_global_batch(probe, tmp_path):
     assert abs(late_two - late_one) <= 0.2 * late_one, (late_one, late_two)
 
 
-def _descendants(pid: int, depth: int | None = None) -> list[int]:
-    """The processes below `pid`, down to `depth` generations (None: all)."""
-    found, frontier, level = [], [pid], 0
-    while frontier and (depth is None or level < depth):
-        level += 1
-        parents, frontier = frontier, []
-        for parent in parents:
-            found += (children := _children(parent))
-            frontier += children
-    return found
-
-
 def _children(parent: int) -> list[int]:
     """The processes whose parent is `parent`."""
     found = []
@@ -157,7 +145,7 @@ def test_killing_a_rank_ends_the_job_and_the_checkpoint_resumes(tmp_path):
         deadline = time.monotonic() + 120
         while len(ranks) < 2 and time.monotonic() < deadline:  # both ranks past their start
             # the ranks are torchrun's children; anything they start themselves is not a rank
-            ranks = [p for p in _descendants(job.pid, depth=1) if "restore_core" in _cmdline(p)]
+            ranks = [p for p in _children(job.pid) if "restore_core" in _cmdline(p)]
             time.sleep(0.2)
         assert len(ranks) == 2, f"rank processes of torchrun {job.pid}: {ranks}"
         os.kill(ranks[-1], signal.SIGKILL)
