@@ -36,11 +36,13 @@ from restore_core.plugins.specs import build_backends, split_specs
 from restore_core.system.atomic_files import atomic_write_text
 from restore_core.system.hardware import cpu_model
 
+#: model -> (restorer spec, image channels, extra input channels: fdncnn's noise map)
 MODELS = {
-    "dncnn7": ("dncnn:layers=7", 3),
-    "dncnn17": ("dncnn:layers=17", 3),
-    "unet": ("unet", 1),
-    "srcnn": ("srcnn", 1),
+    "dncnn7": ("dncnn:layers=7", 3, 0),
+    "dncnn17": ("dncnn:layers=17", 3, 0),
+    "unet": ("unet", 1, 0),
+    "srcnn": ("srcnn", 1, 0),
+    "fdncnn": ("fdncnn", 3, 1),  # also the network of dncnn-jpeg, whose map holds the JPEG quality
 }
 ENGINES = ("onnxruntime", "openvino", "torch_tensorrt")
 
@@ -82,14 +84,14 @@ def matmul_rate(dtype: torch.dtype, device: torch.device, n: int = 2048) -> floa
     return 2 * n**3 / statistics.median(times)
 
 
-def network(spec: str, channels: int) -> nn.Module:
-    """A freshly built network with BatchNorm statistics set as after training."""
+def network(spec: str, channels: int, extra: int = 0) -> nn.Module:
+    """A freshly built network with BatchNorm statistics set as after training (`extra` map channels in)."""
     restorer = default_host().registry("restorer").build(spec)
     torch.manual_seed(0)
     net = restorer.build_network(channels)
     net.train()
     with torch.no_grad():
-        net(torch.rand(8, channels, 32, 32))
+        net(torch.rand(8, channels + extra, 32, 32))
     return net.eval()
 
 
@@ -182,8 +184,9 @@ def main() -> None:
             peaks[f"{device}-{precision}"] = matmul_rate(dtype, torch.device(device))
     rows = []
     for model in ns.models:
-        spec, channels = MODELS[model]
-        net = fold_batchnorm(network(spec, channels))
+        spec, channels, extra = MODELS[model]
+        net = fold_batchnorm(network(spec, channels, extra))
+        channels += extra  # the runners take the network's input: the image and its map
         flops = conv_flops_per_pixel(net)
         for size in ns.sizes:
             x = torch.rand(1, channels, size, size, generator=torch.Generator().manual_seed(0))

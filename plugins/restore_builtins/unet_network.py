@@ -62,6 +62,10 @@ class UNetNetwork(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Return `x` minus the predicted noise; any height and width (padded to the grid inside)."""
+        return x - self.predict_noise(x)
+
+    def predict_noise(self, x: torch.Tensor) -> torch.Tensor:
+        """The noise the network sees in `x` (its `channels` output channels, `x`'s height and width)."""
         h, w = x.shape[-2:]
         m = self.size_multiple
         pad_h, pad_w = -h % m, -w % m
@@ -78,5 +82,4 @@ class UNetNetwork(nn.Module):
         y = self.bottleneck(y)
         for i in reversed(range(self.levels)):
             y = self.decoders[i](self.ups[i](y) + skips[i])
-        noise = self.tail(y)[..., :h, :w]
-        return x - noise
+        return self.tail(y)[..., :h, :w]
