@@ -59,9 +59,14 @@ class FFDNetNetwork(nn.Module):
                      nn.ReLU(inplace=True)]
         body.append(nn.Conv2d(features, 4 * channels, 3, padding=1))
         self.body = nn.Sequential(*body)
+        # initialised as DnCNNNetwork is: a random residual of full size costs a short run most of its steps
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+        with torch.no_grad():
+            self.body[-1].weight.mul_(0.1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Return the image channels of `x` minus the noise predicted at half resolution."""
@@ -167,7 +172,12 @@ def main() -> None:
     train_images, val_images = load_images("bsd400")
     config = TrainConfig(patch=48, batch=32, steps=1_000_000, lr=1e-3, warmup=100, val_every=100,
                          max_minutes=ns.minutes, checkpoint_seconds=1e9)
+    command = "python benchmarks/conditioned_curves.py " + " ".join(sys.argv[1:])
     rows = []
+    if ns.out.with_suffix(".json").is_file():  # a rerun of some candidates keeps the others' rows
+        previous = json.loads(ns.out.with_suffix(".json").read_text())
+        rows = [{"date": previous["date"], "command": previous["command"], **r} for r in previous["rows"]
+                if r["candidate"] not in names]
     for name in names:
         restorer = Candidate(name, CANDIDATES[name])
         flops = flops_per_pixel(CANDIDATES[name](1), 1)
@@ -177,14 +187,16 @@ def main() -> None:
             scores = test_psnr(restorer, weights, [15, 25, 50], ns.test_images)
         curve = [{"minutes": round(h["seconds"] / 60, 2), "val_psnr": round(h["val_psnr"], 3)}
                  for h in result.history if h.get("val_psnr") is not None]
-        row = {"candidate": name, "mflop_per_pixel": round(flops / 1e6, 3), "steps": result.steps,
+        row = {"candidate": name, "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+               "command": command,
+               "mflop_per_pixel": round(flops / 1e6, 3), "steps": result.steps,
                "patches_per_second": round(result.patches_seen / result.seconds, 1),
                "best_val_psnr": round(result.best_psnr, 3), "bsd68_psnr": scores, "curve": curve}
-        rows.append(row)
+        rows = [r for r in rows if r["candidate"] != name] + [row]
         print(json.dumps({k: v for k, v in row.items() if k != "curve"}), flush=True)
     record = {"date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "machine": cpu_model(),
               "threads": torch.get_num_threads(), "torch": torch.__version__,
-              "command": "python benchmarks/conditioned_curves.py " + " ".join(sys.argv[1:]),
+              "command": command,
               "minutes": ns.minutes, "test_images": ns.test_images, "rows": rows}
     ns.out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(ns.out.with_suffix(".json"), json.dumps(record, indent=1) + "\n")
@@ -196,7 +208,8 @@ def main() -> None:
         return f"{max(before):.2f}" if before else "-"
 
     lines = [f"# Conditioned denoisers from scratch: {ns.minutes:g} minutes each", "",
-             f"Command: `{record['command']}`", "",
+             "Commands (a rerun of some candidates keeps the other rows): "
+             + ", ".join(f"`{c}`" for c in dict.fromkeys(r["command"] for r in rows)), "",
              f"Recorded {record['date']} on {record['machine']}, {record['threads']} torch thread(s), torch "
              f"{record['torch']}. Gray, `gaussian-range:sigma_min=0,sigma_max=75` on BSD400 (8 images held out "
              f"for validation), patches 48, batch 32, Adam 1e-3. Validation PSNR is the best so far at each "
