@@ -17,6 +17,9 @@ Invariants:
   pixels are the same in the file too. Masks and regions are checked against every input first.
 - `sigma="auto"` estimates each image's noise level (`restore_core.imaging.noise_level`), reports it
   through `on_estimated`, and asks a restorer with a `sigma` option to estimate too (`sigma=auto`).
+- A restorer that removes JPEG artifacts and does not denoise is told a real input is JPEG-compressed,
+  at the quality read from the file's quantisation tables when it is a JPEG file
+  (`restore_core.imaging.jpeg_quality`); a PNG (or a tensor) leaves the quality to its options.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from restore_core.components.interfaces import DENOISING, SUPER_RESOLUTION, DegradationInfo, Restorer
+from restore_core.components.interfaces import DEBLOCKING, DENOISING, SUPER_RESOLUTION, DegradationInfo, Restorer
 from restore_core.errors import UsageError
 from restore_core.imaging.regions import DEFAULT_FEATHER
 
@@ -93,11 +96,32 @@ def split_restorer(arguments: Sequence[str], host: PluginHost | None = None) -> 
     return first, rest
 
 
-def degradation_info(*, sigma: float | None = None, scale: int | None = None) -> DegradationInfo:
-    """What a restorer may know about real degraded inputs: super-resolution by `scale`, else noise `sigma`."""
+def degradation_info(*, sigma: float | None = None, scale: int | None = None, restorer: Restorer | None = None,
+                     path: str | os.PathLike[str] | None = None) -> DegradationInfo:
+    """What a restorer may know about real degraded inputs: super-resolution by `scale`, else noise `sigma`.
+
+    A restorer that removes JPEG artifacts and does not denoise is told the input is JPEG-compressed,
+    at the quality read from the file at `path` when that is a JPEG (`restore_core.imaging.jpeg_quality`).
+    """
     if scale is not None:
         return DegradationInfo(SUPER_RESOLUTION, scale=scale)
+    if _deblocks_only(restorer, sigma):
+        from restore_core.imaging.jpeg_quality import jpeg_quality
+
+        quality = jpeg_quality(path) if path is not None else None
+        return DegradationInfo(DEBLOCKING, params={} if quality is None else {"quality": quality})
     return DegradationInfo(DENOISING, sigma=sigma)
+
+
+def _deblocks_only(restorer: Restorer | None, sigma: object = None) -> bool:
+    """Whether `restorer` removes JPEG artifacts and does not denoise; such a one refuses a noise `sigma`."""
+    tasks = getattr(restorer, "tasks", frozenset())
+    if restorer is None or DEBLOCKING not in tasks or DENOISING in tasks:
+        return False
+    if sigma is not None:
+        raise UsageError(f"{restorer.spec()} removes JPEG artifacts: it is told the JPEG quality (read from a "
+                         "JPEG file, or its quality=N option), not a noise sigma")
+    return True
 
 
 def restore_image(restorer: str | Restorer, image: torch.Tensor | str | os.PathLike[str], *,
@@ -141,9 +165,11 @@ def restore_image(restorer: str | Restorer, image: torch.Tensor | str | os.PathL
         model, label = build_restorer(spec, backend=backend, tile=tile, host=host), spec
     else:
         raise UsageError(f"a restorer is a spec string or a Restorer, not {type(restorer).__name__}")
+    _deblocks_only(model, sigma)  # before any image is restored: --sigma (auto too) means noise
     if not auto:
-        return _restore(model, label, tensor, info or degradation_info(sigma=sigma, scale=scale), name, keep, feather,
-                        strength)
+        path = image if isinstance(image, (str, os.PathLike)) else None
+        return _restore(model, label, tensor, info or degradation_info(sigma=sigma, scale=scale, restorer=model,
+                                                                       path=path), name, keep, feather, strength)
     import torch
 
     from restore_core.imaging.noise_level import estimate_noise_sigma
@@ -266,6 +292,7 @@ def restore_files(restorer: str | Restorer, inputs: Sequence[str | os.PathLike[s
     else:
         spec = _auto_sigma_spec(restorer, host) if auto else restorer
         model, label = build_restorer(spec, backend=backend, tile=tile, host=host), spec
+    _deblocks_only(model, sigma)  # before any image is restored: --sigma (auto too) means noise
     degrade = host.registry("degradation").build(degradation) if isinstance(degradation, str) else degradation
     written: list[tuple[Path, Path]] = []
     for path, target in plan:
@@ -274,7 +301,8 @@ def restore_files(restorer: str | Restorer, inputs: Sequence[str | os.PathLike[s
             degraded = degrade.degrade(image, [image_generator(seed, path.stem, degrade.spec())])
             image, info = degraded.image, degraded.info
         else:
-            info = degradation_info(sigma=None if auto else sigma, scale=scale)  # type: ignore[arg-type]
+            info = degradation_info(sigma=None if auto else sigma, scale=scale,  # type: ignore[arg-type]
+                                    restorer=model, path=path)
         if auto:
             from dataclasses import replace
 

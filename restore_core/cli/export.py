@@ -40,7 +40,7 @@ def export(ctx: click.Context, restorer: str, output: Path, channels: str, sigma
                     if isinstance(host.registry("restorer").build(r.name), NetworkRestorer)]
         raise UsageError(f"{restorer} has no network to export; restore export takes a network restorer "
                          f"({', '.join(sorted(networks))})")
-    info = degradation_info(sigma=sigma, scale=scale)
+    info = degradation_info(sigma=sigma, scale=scale, restorer=model)
     reason = model.supports(info, int(channels))
     if reason:
         raise UsageError(f"cannot export {restorer}: {reason}")

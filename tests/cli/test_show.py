@@ -115,7 +115,7 @@ def test_an_unresolvable_annotation_is_shown_as_written(extra_host):
 
 
 @pytest.mark.parametrize(("args", "needle"), [
-    (["dncn"], "did you mean restorer/dncnn, restorer/dncnn-real, restorer/fdncnn?"),
+    (["dncn"], "did you mean restorer/dncnn, restorer/dncnn-jpeg, restorer/dncnn-real, restorer/fdncnn?"),
     (["restorer/dncn"], "did you mean dncnn, fdncnn, dncnn-real?"),
     (["restorers/dncnn"], "unknown kind 'restorers'"),
 ])

@@ -6,8 +6,8 @@ What the examples follow, and this file enforces:
 - Every ```python block runs (one whose first line is `# in the plugin's own tests` runs in that
   plugin's test suite instead, through tests/plugins/test_plugins.py).
 - Every `restore ...` command of a ```bash block runs, in order, page by page, in a scratch folder
-  holding the repository's files and the inputs the examples name (`photo.png`, `mask.png`, `small/`,
-  `path/to/Set5`, ...). A command a test cannot run (a GPU, a download, a long training) ends
+  holding the repository's files and the inputs the examples name (`photo.png`, `photo.jpg`,
+  `mask.png`, `small/`, `path/to/Set5`, ...). A command a test cannot run (a GPU, a download, a long training) ends
   with `# not run by tests: REASON`; it must still parse, and the files it names must exist.
   A `restore bench` over a dataset runs on its first 2 images cropped to 64 px unless it says
   `--limit` itself or the docs show what it prints.
@@ -172,6 +172,12 @@ def _scratch_inputs(folder: Path) -> None:
     photos = [to_tensor(getattr(skimage.data, name)()) for name in ("astronaut", "chelsea", "coffee")]
     crops = [p[..., 100:196, 100:196] for p in photos]
     write_png(folder / "photo.png", crops[0])
+    from PIL import Image
+
+    from restore_core.imaging.io import to_array
+
+    # what a camera or the web hands over: the same crop as a JPEG at quality 20
+    Image.fromarray(to_array(crops[0][0])).save(folder / "photo.jpg", quality=20)
     mask = torch.zeros(1, 1, 96, 96)
     mask[..., 24:72, 32:80] = 1  # what `--mask mask.png` restores in photo.png
     write_png(folder / "mask.png", mask)
