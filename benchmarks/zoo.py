@@ -49,7 +49,7 @@ def evaluation(degradation: str, channels: int) -> tuple[list[str], list[str]]:
         levels = ["gaussian15", "gaussian25", "gaussian50"]
     elif name == "bicubic-down":
         return [f"x{int(params['scale'])}"], ["set5", "set14"]
-    elif name == "jpeg-range":  # a blind JPEG remover: the qualities the JPEG papers report
+    elif name == "jpeg-range":  # a JPEG remover: the qualities the JPEG papers report
         return [f"jpeg:quality={q}" for q in (10, 20, 30, 40)], ["bsd68" if channels == 1 else "cbsd68"]
     elif name == "camera-range":  # a real-noise model: the camera pipeline at two presets
         return ["camera:preset=phone-indoor", "camera:preset=phone-low-light"], ["cbsd68"]
