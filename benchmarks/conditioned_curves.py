@@ -32,7 +32,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from restore_builtins.dncnn_network import ConditionedDnCNNNetwork
+from restore_builtins.dncnn_network import ConditionedDnCNNNetwork, initialise_residual_stack
 from restore_builtins.fdncnn import FDnCNN
 from restore_builtins.unet_network import UNetNetwork
 from torch import nn
@@ -44,6 +44,7 @@ from restore_core.plugins.host import default_host
 from restore_core.plugins.specs import open_dataset_spec
 from restore_core.system.atomic_files import atomic_write_text
 from restore_core.system.hardware import cpu_model
+from restore_core.train.job import validation_indices
 from restore_core.train.loop import TrainConfig, train
 
 
@@ -59,14 +60,7 @@ class FFDNetNetwork(nn.Module):
                      nn.ReLU(inplace=True)]
         body.append(nn.Conv2d(features, 4 * channels, 3, padding=1))
         self.body = nn.Sequential(*body)
-        # initialised as DnCNNNetwork is: a random residual of full size costs a short run most of its steps
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-        with torch.no_grad():
-            self.body[-1].weight.mul_(0.1)
+        initialise_residual_stack(self.body)  # as DnCNN: a full-size random residual costs a short run its steps
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Return the image channels of `x` minus the noise predicted at half resolution."""
@@ -129,8 +123,7 @@ def load_images(dataset: str, val_count: int = 8) -> tuple[list[torch.Tensor], l
     """uint8 (1, H, W) gray images, every k-th held out for validation as `restore train` holds them out."""
     data = open_dataset_spec(default_host(), dataset)
     data = replace(data, mode="gray")
-    k = max(2, len(data) // val_count)
-    held = set(range(k // 2, len(data), k)[:val_count])
+    held = validation_indices(len(data), val_count)
     images = [(data.load(i)[0] * 255).round().to(torch.uint8) for i in range(len(data))]
     return [im for i, im in enumerate(images) if i not in held], [images[i] for i in sorted(held)]
 

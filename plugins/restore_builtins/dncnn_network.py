@@ -25,19 +25,26 @@ class DnCNNNetwork(nn.Module):
             ]
         body.append(nn.Conv2d(features, channels, 3, padding=1))
         self.body = nn.Sequential(*body)
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-        # start close to the identity map: a large random residual costs the first few hundred
-        # steps just to undo it
-        with torch.no_grad():
-            self.body[-1].weight.mul_(0.1)
+        initialise_residual_stack(self.body)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Return `x` minus the predicted noise."""
         return x - self.body(x)
+
+
+def initialise_residual_stack(body: nn.Sequential) -> None:
+    """Kaiming weights and zero biases for every convolution of `body`, its last one scaled by 0.1.
+
+    The stack predicts a residual, so it starts close to the identity map: a large random residual
+    costs the first few hundred steps just to undo it.
+    """
+    for m in body.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+    with torch.no_grad():
+        body[-1].weight.mul_(0.1)
 
 
 class ConditionedDnCNNNetwork(DnCNNNetwork):

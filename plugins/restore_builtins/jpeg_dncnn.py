@@ -3,7 +3,8 @@
 The network is the noise-level-conditioned DnCNN-17 of `fdncnn` (`ConditionedDnCNNNetwork`): the
 image plus one channel that tells it how strong the error to remove is. Here that channel holds the
 JPEG quality's *noise-equivalent level*, `quality_level(q) = 0.6 * sqrt(s(q))` on the 0-255 scale,
-where `s(q)` is the IJG scaling of the quantisation tables (5000 / q below 50, 200 - 2q above). The
+where `s(q)` is the IJG scaling of the quantisation tables (`quality_scale`: 5000 / q below 50,
+200 - 2q above, unfloored). The
 RMS error of IJG JPEG on BSD400 and CBSD432 is 0.52-0.79 times sqrt(s(q)) at every quality from 10
 to 90 (13.9 at q10 colour, 2.6 at q90 gray), so the map means what it means for `fdncnn`: the
 standard deviation of the error. That is why the recipes can warm-start from the shipped `fdncnn`
@@ -28,14 +29,10 @@ from typing import TYPE_CHECKING, ClassVar
 
 from restore_builtins.fdncnn import FDnCNN
 from restore_core import DEBLOCKING, DegradationInfo, hookimpl
+from restore_core.imaging.jpeg_quality import quality_scale
 
 if TYPE_CHECKING:
     import torch
-
-
-def quality_scale(quality: float) -> float:
-    """The IJG scaling (percent) of the base quantisation tables at `quality` 1-100."""
-    return 5000.0 / quality if quality < 50 else 200.0 - 2.0 * quality
 
 
 def quality_level(quality: float) -> float:

@@ -33,9 +33,14 @@ def _base_luma_table() -> tuple[int, ...]:
     return tuple(Image.open(io.BytesIO(buffer.getvalue())).quantization[0])
 
 
+def quality_scale(quality: float) -> float:
+    """The IJG scaling (percent) of the base quantisation tables at `quality` 1-100 (libjpeg floors it)."""
+    return 5000.0 / quality if quality < 50 else 200.0 - 2.0 * quality
+
+
 def scaled_table(quality: int) -> tuple[int, ...]:
     """The luminance table libjpeg writes at `quality` (1-100, baseline: steps clamped to 1-255)."""
-    scale = 5000 // quality if quality < 50 else 200 - 2 * quality
+    scale = int(quality_scale(quality))
     return tuple(max(1, min(255, (step * scale + 50) // 100)) for step in _base_luma_table())
 
 

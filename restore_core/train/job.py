@@ -165,14 +165,19 @@ class TrainJob:
         data = replace(data, mode="gray" if self.channels == 1 else "rgb")
         if len(data) < 2:
             raise UsageError(f"dataset {self.dataset!r} needs at least 2 images (training and validation)")
-        k = max(2, len(data) // max(self.val_count, 1)) if self.val_count else 0
-        val_idx = set(range(k // 2, len(data), k)[:self.val_count]) if k else set()
+        val_idx = validation_indices(len(data), self.val_count)
 
         def load(i: int) -> torch.Tensor:
             return (data.load(i)[0] * 255).round().to(torch.uint8)  # uint8 keeps large sets small in memory
 
         train_images = [load(i) for i in range(len(data)) if i not in val_idx]
         return train_images, [load(i) for i in sorted(val_idx)] or train_images[:4]
+
+
+def validation_indices(total: int, val_count: int) -> set[int]:
+    """The images of `total` that `restore train` holds out for validation: `val_count` spread evenly."""
+    k = max(2, total // max(val_count, 1)) if val_count else 0
+    return set(range(k // 2, total, k)[:val_count]) if k else set()
 
 
 def earlier_stages(init: Path | None) -> list[dict[str, Any]]:

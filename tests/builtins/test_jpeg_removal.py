@@ -11,10 +11,11 @@ import torch
 from click.testing import CliRunner
 from PIL import Image
 from restore_builtins.dncnn_network import ConditionedDnCNNNetwork, DnCNNNetwork
-from restore_builtins.jpeg_dncnn import JpegDnCNN, quality_level, quality_scale
+from restore_builtins.jpeg_dncnn import JpegDnCNN, quality_level
 
 from restore_core import DEBLOCKING, DENOISING, DegradationInfo
 from restore_core.cli import cli
+from restore_core.imaging.jpeg_quality import quality_scale
 from restore_core.plugins.host import default_host
 from restore_core.restoring import degradation_info
 
