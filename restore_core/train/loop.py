@@ -294,6 +294,15 @@ def train(
 
         model = DistributedDataParallel(network)  # averages gradients over the ranks every step
     key = restorer.weights_key(info, channels)
+    if init is not None and saved is None and world.main:
+        # A warm start is scored before its first step and counts as the best so far: a continued
+        # stage (init and out the same file) whose warm restart never climbs back leaves the weights
+        # it started from, rather than replacing them with its first, lower, validation's.
+        val = validate(restorer, network, degradation, val_images, config)
+        state["history"].append({"step": 0, "seconds": 0.0, "loss": None, "val_psnr": val, "lr": 0.0})
+        state["best_psnr"], state["best_step"] = val, 0
+        save_weights(out, network, {**metadata, "key": key, "step": 0, "val_psnr": round(val, 4),
+                                    "channels": channels, "config": asdict(config)})
     start = time.perf_counter() - state["seconds"]
     last_checkpoint = time.perf_counter()
     window_start, window_patches = time.perf_counter(), 0

@@ -113,11 +113,28 @@ def test_dncnn17_recipe_runs_and_resumes_test_sized(tmp_path):
     summary = json.loads(resumed.stdout.strip().splitlines()[-1])
     assert summary["steps"] == 4 and summary["patches_seen"] == 8
     history = json.loads(out.with_suffix(".history.json").read_text())
-    assert [h["step"] for h in history["history"]] == [2, 4]
+    assert [h["step"] for h in history["history"]] == [0, 2, 4]  # the warm start scored first
     assert history["metadata"]["restorer"].startswith("dncnn:layers=17")
     assert history["metadata"]["init"].endswith("dncnn-7l-64f-gray-sigma25.safetensors")  # deepened from it
     [stage] = history["metadata"]["earlier_stages"]  # the shipped DnCNN-7's own training record
     assert stage["minutes"] > 20 and stage["patches_seen"] > 0
+
+
+def test_continued_stage_that_never_improves_keeps_its_starting_weights(tmp_path):
+    """A warm start is validated at step 0 and is the best until beaten (out may be init itself)."""
+    _run(tmp_path, "start", 4)
+    weights = tmp_path / "start.safetensors"
+    before = load_file(weights)
+    model = HOST.registry("restorer").build("dncnn:layers=3,features=8")
+    deg = HOST.registry("degradation").build("gaussian25")
+    images = _images()
+    # a learning rate of zero: the network never changes, so no later validation beats step 0's
+    config = TrainConfig(patch=24, batch=4, steps=4, val_every=2, lr=0.0, bf16=False)
+    result = train(model, deg, images[:-2], images[-2:], 1, config, weights, {}, init=weights)
+    assert [h["step"] for h in result.history] == [0, 2, 4] and result.best_step == 0
+    assert result.history[0]["loss"] is None and result.best_psnr == result.history[0]["val_psnr"]
+    after = load_file(weights)
+    assert before.keys() == after.keys() and all(torch.equal(before[k], after[k]) for k in before)
 
 
 def test_stage_chain_counts_every_earlier_run(tmp_path):
