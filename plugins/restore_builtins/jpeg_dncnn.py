@@ -4,11 +4,11 @@ The network is the noise-level-conditioned DnCNN-17 of `fdncnn` (`ConditionedDnC
 image plus one channel that tells it how strong the error to remove is. Here that channel holds the
 JPEG quality's *noise-equivalent level*, `quality_level(q) = 0.6 * sqrt(s(q))` on the 0-255 scale,
 where `s(q)` is the IJG scaling of the quantisation tables (`quality_scale`: 5000 / q below 50,
-200 - 2q above, unfloored). The
-RMS error of IJG JPEG on BSD400 and CBSD432 is 0.52-0.79 times sqrt(s(q)) at every quality from 10
-to 90 (13.9 at q10 colour, 2.6 at q90 gray), so the map means what it means for `fdncnn`: the
-standard deviation of the error. That is why the recipes can warm-start from the shipped `fdncnn`
-weights: training begins from a denoiser already set to the right strength at each quality.
+200 - 2q above, unfloored). The RMS error of IJG JPEG on BSD400 and CBSD432 is 0.52-0.79 times
+sqrt(s(q)) at every quality from 10 to 90 (13.9 at q10 colour, 2.6 at q90 gray), so the map means
+what it means for `fdncnn`: the standard deviation of the error. That is why the recipes can
+warm-start from the shipped `fdncnn` weights: training begins from a denoiser already set to the
+right strength at each quality.
 
 Why conditioned rather than blind (DnCNN-3): a blind DnCNN-7 trained over 10-90 (measured, not
 shipped) had to guess the quality and guessed "low" on near-lossless images, losing 1.2 dB on a q90
@@ -58,6 +58,7 @@ class JpegDnCNN(FDnCNN):
 
     def supports(self, info: DegradationInfo, channels: int) -> str | None:
         """Serve deblocking whenever the quality is known: given, or disclosed by the degradation."""
+        # FDnCNN's own check asks for a noise level; the task and colour checks above it still apply
         reason = super(FDnCNN, self).supports(info, channels)
         if reason is None and self.quality is None and not self._disclosed(info):
             reason = (f"{self.name} needs the JPEG quality: the degradation does not disclose it; "

@@ -34,7 +34,7 @@ def _base_luma_table() -> tuple[int, ...]:
 
 
 def quality_scale(quality: float) -> float:
-    """The IJG scaling (percent) of the base quantisation tables at `quality` 1-100 (libjpeg floors it)."""
+    """The IJG scaling (percent) of the base tables at `quality` 1-100, unfloored (libjpeg takes its floor)."""
     return 5000.0 / quality if quality < 50 else 200.0 - 2.0 * quality
 
 

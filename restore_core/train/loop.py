@@ -294,15 +294,21 @@ def train(
 
         model = DistributedDataParallel(network)  # averages gradients over the ranks every step
     key = restorer.weights_key(info, channels)
+
+    def record_validation(val: float, seconds: float, loss: float | None, lr: float) -> None:
+        # rank 0 only: the history gains a row, and weights that beat the best so far go to `out`
+        state["history"].append({"step": state["step"], "seconds": seconds, "loss": loss, "val_psnr": val,
+                                 "lr": lr})
+        if val > state["best_psnr"]:
+            state["best_psnr"], state["best_step"] = val, state["step"]
+            save_weights(out, network, {**metadata, "key": key, "step": state["step"], "val_psnr": round(val, 4),
+                                        "channels": channels, "config": asdict(config)})
+
     if init is not None and saved is None and world.main:
         # A warm start is scored before its first step and counts as the best so far: a continued
         # stage (init and out the same file) whose warm restart never climbs back leaves the weights
         # it started from, rather than replacing them with its first, lower, validation's.
-        val = validate(restorer, network, degradation, val_images, config)
-        state["history"].append({"step": 0, "seconds": 0.0, "loss": None, "val_psnr": val, "lr": 0.0})
-        state["best_psnr"], state["best_step"] = val, 0
-        save_weights(out, network, {**metadata, "key": key, "step": 0, "val_psnr": round(val, 4),
-                                    "channels": channels, "config": asdict(config)})
+        record_validation(validate(restorer, network, degradation, val_images, config), 0.0, None, 0.0)
     start = time.perf_counter() - state["seconds"]
     last_checkpoint = time.perf_counter()
     window_start, window_patches = time.perf_counter(), 0
@@ -356,13 +362,7 @@ def train(
         val = None
         if world.main and (state["step"] % config.val_every == 0 or state["step"] == config.steps):
             val = validate(restorer, network, degradation, val_images, config)
-            state["history"].append({"step": state["step"], "seconds": now - start, "loss": loss_value,
-                                     "val_psnr": val, "lr": lr})
-            if val > state["best_psnr"]:
-                state["best_psnr"], state["best_step"] = val, state["step"]
-                meta = {**metadata, "key": key, "step": state["step"], "val_psnr": round(val, 4),
-                        "channels": channels, "config": asdict(config)}
-                save_weights(out, network, meta)
+            record_validation(val, now - start, loss_value, lr)
             window_start, window_patches = time.perf_counter(), 0
             since_best = sum(1 for h in state["history"] if h["step"] > state["best_step"])
             if config.patience is not None and since_best >= config.patience:
@@ -378,13 +378,7 @@ def train(
                                       rate, state["seconds"], lr))
     if world.main and (not state["history"] or state["history"][-1]["step"] != state["step"]):
         val = validate(restorer, network, degradation, val_images, config)
-        state["history"].append({"step": state["step"], "seconds": state["seconds"], "loss": loss_value,
-                                 "val_psnr": val, "lr": lr if state["step"] else config.lr})
-        if val > state["best_psnr"]:
-            state["best_psnr"], state["best_step"] = val, state["step"]
-            meta = {**metadata, "key": key, "step": state["step"], "val_psnr": round(val, 4),
-                    "channels": channels, "config": asdict(config)}
-            save_weights(out, network, meta)
+        record_validation(val, state["seconds"], loss_value, lr if state["step"] else config.lr)
     save_checkpoint()
     return TrainResult(state["step"], state["best_psnr"], state["best_step"], state["seconds"],
                        state["step"] * config.batch, state["history"])
