@@ -27,6 +27,7 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, ClassVar
 
+from restore_builtins.conditioned_denoiser import ConditionedDenoiser
 from restore_builtins.fdncnn import FDnCNN
 from restore_core import DEBLOCKING, DegradationInfo, hookimpl
 from restore_core.imaging.jpeg_quality import quality_scale
@@ -58,8 +59,8 @@ class JpegDnCNN(FDnCNN):
 
     def supports(self, info: DegradationInfo, channels: int) -> str | None:
         """Serve deblocking whenever the quality is known: given, or disclosed by the degradation."""
-        # FDnCNN's own check asks for a noise level; the task and colour checks above it still apply
-        reason = super(FDnCNN, self).supports(info, channels)
+        # the conditioned denoiser's check asks for a noise level; the task and colour checks above it still apply
+        reason = super(ConditionedDenoiser, self).supports(info, channels)
         if reason is None and self.quality is None and not self._disclosed(info):
             reason = (f"{self.name} needs the JPEG quality: the degradation does not disclose it; "
                       f"{self.name}:quality=N sets it (restore run reads it from a .jpg file)")
