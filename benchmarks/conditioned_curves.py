@@ -34,7 +34,7 @@ import torch
 import torch.nn.functional as F
 from restore_builtins.dncnn_network import ConditionedDnCNNNetwork, initialise_residual_stack
 from restore_builtins.fdncnn import FDnCNN
-from restore_builtins.unet_network import UNetNetwork
+from restore_builtins.unet_network import ConditionedUNetNetwork
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
@@ -71,21 +71,6 @@ class FFDNetNetwork(nn.Module):
         small_level = F.avg_pool2d(F.pad(level, pad, mode="replicate"), 2)
         noise = F.pixel_shuffle(self.body(torch.cat([small, small_level], dim=1)), 2)[..., :h, :w]
         return image - noise
-
-
-class ConditionedUNetNetwork(UNetNetwork):
-    """The U-Net with the noise map as one more input channel (DRUNet's conditioning), residual output."""
-
-    def __init__(self, channels: int, features: int = 32, levels: int = 3, blocks: int = 2) -> None:
-        super().__init__(channels, features, levels, blocks)
-        head = nn.Conv2d(channels + 1, features, 3, padding=1, bias=False)
-        nn.init.kaiming_normal_(head.weight, nonlinearity="relu")
-        self.head = head
-        self.channels = channels
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Return the image channels of `x` minus the U-Net's output for image and map."""
-        return x[:, : self.channels] - self.predict_noise(x)
 
 
 class Candidate(FDnCNN):

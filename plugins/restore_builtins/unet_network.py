@@ -83,3 +83,33 @@ class UNetNetwork(nn.Module):
         for i in reversed(range(self.levels)):
             y = self.decoders[i](self.ups[i](y) + skips[i])
         return self.tail(y)[..., :h, :w]
+
+
+class ConditionedUNetNetwork(UNetNetwork):
+    """The U-Net that also takes a noise-level map (DRUNet's conditioning): input (N, C + 1, H, W).
+
+    The last input channel holds each pixel's noise sigma on the 0-1 scale (sigma / 255); the
+    predicted noise is subtracted from the first C, the noisy image.
+    """
+
+    def __init__(self, channels: int, features: int, levels: int, blocks: int) -> None:
+        super().__init__(channels, features, levels, blocks)
+        head = nn.Conv2d(channels + 1, features, 3, padding=1, bias=False)
+        nn.init.kaiming_normal_(head.weight, nonlinearity="relu")
+        self.head = head
+        self.channels = channels
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Return the image channels of `x` minus the noise predicted from image and map."""
+        return x[:, : self.channels] - self.predict_noise(x)
+
+
+def condition_unet(network: ConditionedUNetNetwork, source: UNetNetwork) -> None:
+    """Copy a trained U-Net of the same shape into `network`, the noise map's weights zero, so
+    `network` starts out computing exactly what `source` does, whatever the map says."""
+    with torch.no_grad():
+        network.load_state_dict({k: v for k, v in source.state_dict().items() if k != "head.weight"},
+                                strict=False)
+        weight = network.head.weight
+        weight.zero_()
+        weight[:, : source.head.in_channels].copy_(source.head.weight)

@@ -15,6 +15,7 @@ from restore_builtins.plug_and_play import (
     fft_data_step,
     transfer_function,
 )
+from restore_builtins.unet_network import ConditionedUNetNetwork, UNetNetwork
 
 from restore_core import DENOISING, DegradationInfo
 from restore_core.cli import cli
@@ -81,26 +82,52 @@ def test_warm_start_from_a_dncnn_computes_exactly_what_it_does_whatever_the_map(
     assert isinstance(network, ConditionedDnCNNNetwork) and network.body[0].in_channels == channels + 1
 
 
-def test_the_noise_level_comes_from_the_option_then_the_map_then_the_info():
+@pytest.mark.parametrize("channels", [1, 3])
+def test_drunet_warm_started_from_a_unet_computes_exactly_what_it_does_whatever_the_map(channels):
+    torch.manual_seed(0)
+    parent = UNetNetwork(channels, 4, 2, 1).eval()
+    with torch.no_grad():  # a parent that is not the identity, so equality says something
+        parent.tail.weight.mul_(10)
+    restorer = HOST.registry("restorer").build("drunet:features=4,levels=2,blocks=1")
+    network = restorer.build_network(channels)
+    restorer.warm_start(network, parent.state_dict(), torch.rand(2, channels + 1, 16, 16))
+    network.eval()
+    x = torch.rand(2, channels, 24, 20)
+    with torch.no_grad():
+        assert not torch.allclose(parent(x), x, atol=1e-3)
+        for sigma in (0.0, 25.0, 75.0):
+            out = restorer.run_network(network, x, DegradationInfo(DENOISING, sigma=sigma))
+            assert torch.equal(out, parent(x))
+    assert isinstance(network, ConditionedUNetNetwork) and network.head.in_channels == channels + 1
+    # its own trained weights load as they are, the map's weights included
+    again = restorer.build_network(channels)
+    restorer.warm_start(again, network.state_dict(), torch.rand(2, channels + 1, 16, 16))
+    mine, theirs = again.state_dict(), network.state_dict()
+    assert mine.keys() == theirs.keys() and all(torch.equal(mine[k], theirs[k]) for k in mine)
+
+
+@pytest.mark.parametrize("name", ["fdncnn", "drunet"])
+def test_the_noise_level_comes_from_the_option_then_the_map_then_the_info(name):
     x = torch.rand(2, 1, 8, 6)
     ramp = torch.linspace(5, 50, 6).view(1, 1, 1, 6).expand(2, 1, 8, 6)
     told = DegradationInfo(DENOISING, sigma=15.0, params={"noise_map": ramp})
     build = HOST.registry("restorer").build
     fifteen = DegradationInfo(DENOISING, sigma=15.0)
-    assert torch.equal(build("fdncnn").noise_map(x, fifteen), torch.full((2, 1, 8, 6), 15.0))
-    assert torch.equal(build("fdncnn").noise_map(x, told), ramp)
-    assert torch.equal(build("fdncnn:sigma=30").noise_map(x, told), torch.full((2, 1, 8, 6), 30.0))
+    assert torch.equal(build(name).noise_map(x, fifteen), torch.full((2, 1, 8, 6), 15.0))
+    assert torch.equal(build(name).noise_map(x, told), ramp)
+    assert torch.equal(build(f"{name}:sigma=30").noise_map(x, told), torch.full((2, 1, 8, 6), 30.0))
     noisy = torch.rand(1, 1, 64, 64, generator=torch.Generator().manual_seed(0)) * 0.1 + 0.45
     noisy = noisy + torch.randn(1, 1, 64, 64, generator=torch.Generator().manual_seed(1)) * (20 / 255)
-    estimated = float(build("fdncnn:sigma=auto").noise_map(noisy, told)[0, 0, 0, 0])
+    estimated = float(build(f"{name}:sigma=auto").noise_map(noisy, told)[0, 0, 0, 0])
     assert estimated == pytest.approx(20, rel=0.25)
 
 
-def test_without_a_noise_level_it_declines_and_names_sigma_auto():
-    restorer = HOST.registry("restorer").build("fdncnn")
+@pytest.mark.parametrize("name", ["fdncnn", "drunet"])
+def test_without_a_noise_level_it_declines_and_names_sigma_auto(name):
+    restorer = HOST.registry("restorer").build(name)
     reason = restorer.supports(DegradationInfo(DENOISING), 3)
     assert reason is not None and "sigma=auto" in reason
-    assert HOST.registry("restorer").build("fdncnn:sigma=auto").supports(DegradationInfo(DENOISING), 3) is None
+    assert HOST.registry("restorer").build(f"{name}:sigma=auto").supports(DegradationInfo(DENOISING), 3) is None
     assert restorer.supports(DegradationInfo(DENOISING, sigma=10.0), 1) is None
 
 
