@@ -30,6 +30,7 @@ import torch
 from torch import nn
 
 from restore_core.components.backends import ShapeRange, fold_batchnorm, native_bf16
+from restore_core.components.flops import flops_per_pixel
 from restore_core.components.onnx_export import installed
 from restore_core.plugins.host import default_host
 from restore_core.plugins.specs import build_backends, split_specs
@@ -43,6 +44,7 @@ MODELS = {
     "unet": ("unet", 1, 0),
     "srcnn": ("srcnn", 1, 0),
     "fdncnn": ("fdncnn", 3, 1),  # also the network of dncnn-jpeg, whose map holds the JPEG quality
+    "drunet": ("drunet", 1, 1),  # the U-Net with the noise map: the gray model for every sigma
 }
 ENGINES = ("onnxruntime", "openvino", "torch_tensorrt")
 
@@ -61,12 +63,6 @@ def default_specs(cuda: bool) -> list[str]:
            "optimized:device=cuda,precision=bf16", "optimized:device=cuda,precision=fp16,compile=true",
            "tensorrt", "tensorrt:precision=fp16"]
     return cpu + (gpu if cuda else [])
-
-
-def conv_flops_per_pixel(module: nn.Module) -> int:
-    """2 x multiply-accumulates per output pixel over every stride-1 convolution."""
-    return sum(2 * m.in_channels // m.groups * m.out_channels * m.kernel_size[0] * m.kernel_size[1]
-               for m in module.modules() if isinstance(m, nn.Conv2d))
 
 
 def matmul_rate(dtype: torch.dtype, device: torch.device, n: int = 2048) -> float:
@@ -187,7 +183,7 @@ def main() -> None:
         spec, channels, extra = MODELS[model]
         net = fold_batchnorm(network(spec, channels, extra))
         channels += extra  # the runners take the network's input: the image and its map
-        flops = conv_flops_per_pixel(net)
+        flops = flops_per_pixel(net, channels)  # priced as it runs: a U-Net's coarse levels cost less
         for size in ns.sizes:
             x = torch.rand(1, channels, size, size, generator=torch.Generator().manual_seed(0))
             runners = [backend.prepare(net, ShapeRange.around(x.shape)) for _, backend in backends]
