@@ -13,7 +13,8 @@ the library's own training loop (`restore_core.train.loop.train`), so bf16 autoc
 does for `restore train`. Reported: the validation PSNR against minutes, FLOPs per pixel, patches
 per second, and at the end PSNR on the first `--test-images` of BSD68 at sigma 15, 25 and 50.
 
-The candidates live here, not in the plugin: only the one chosen is shipped (with weights). All
+FFDNet's network lives here, not in the plugin: only architectures with shipped weights are
+registered (FDnCNN as `fdncnn`, the conditioned U-Net as `drunet`, whose networks this imports). All
 three predict the noise and subtract it (FFDNet's paper predicts the clean image; the residual form
 trains faster from scratch, and is what the other two do), so the comparison is of architectures.
 Minutes are wall-clock: run it on an otherwise idle core, or compare only curves from one run.
