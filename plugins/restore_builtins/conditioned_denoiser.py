@@ -16,7 +16,9 @@ decided here, first match wins:
 (`restore_core.imaging.pixel_shuffle`), for real, spatially correlated camera noise. Without any
 of the three the restorer is unsupported, with a reason that names `sigma=auto`. Training draws a
 sigma per patch under `gaussian-range`, which discloses it as the patch's map, so the network learns
-from exactly the input it is given at inference.
+from exactly the input it is given at inference. A subclass may warm-start from its unconditioned
+parent of the same shape (`build_parent`): the parent's weights are copied and the map's input
+weights start at zero, so training begins at the parent's quality, whatever the map says.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ class ConditionedDenoiser(NetworkRestorer):
     #: restore() honours any info.sigma and a disclosed noise_map: plug-and-play may call it at any level
     noise_level_conditioned: ClassVar[bool] = True
     SIGMA_RANGE = (0.0, 75.0)  # the levels the shipped weights were trained on
+    #: the state key of the convolution that takes the image and, one channel more, the map
+    INPUT_WEIGHT: ClassVar[str]
 
     def __init__(self, sigma: float | Literal["auto"] | None = None, weights: str | None = None,
                  pd: int = 1) -> None:
@@ -58,6 +62,21 @@ class ConditionedDenoiser(NetworkRestorer):
             reason = (f"{self.name} needs the noise level: the degradation does not disclose it; "
                       f"{self.name}:sigma=auto estimates it, {self.name}:sigma=N sets it")
         return reason
+
+    def build_parent(self, channels: int) -> nn.Module:
+        """Return the unconditioned network of the same shape, whose weights warm_start also takes."""
+        raise NotImplementedError
+
+    def warm_start(self, network: nn.Module, state: dict[str, torch.Tensor], sample: torch.Tensor) -> None:
+        """Start from trained weights of this network, or from its unconditioned parent's (map weights zero)."""
+        first = state.get(self.INPUT_WEIGHT)
+        channels = network.get_parameter(self.INPUT_WEIGHT).shape[1] - 1
+        if first is None or first.shape[1] != channels:  # this network's own weights (or a misfit, refused)
+            super().warm_start(network, state, sample)
+            return
+        parent = self.build_parent(channels)
+        super().warm_start(parent, state, sample)
+        add_map_channel(network, parent, self.INPUT_WEIGHT)
 
     def training_degradation(self, info: DegradationInfo) -> str:
         """Train on a sigma drawn per patch from the shipped range, disclosed as the noise map."""
@@ -118,3 +137,16 @@ class ConditionedDenoiser(NetworkRestorer):
     def run_network(self, network: nn.Module, degraded: torch.Tensor, info: DegradationInfo) -> torch.Tensor:
         """Denoise in one pass, the map appended to the image."""
         return network(self.network_input(degraded, info))
+
+
+def add_map_channel(network: nn.Module, parent: nn.Module, key: str) -> None:
+    """Copy `parent` into `network`, whose `key` convolution takes one more input channel (the map),
+    with that channel's weights zero: `network` then computes exactly what `parent` does."""
+    import torch
+
+    with torch.no_grad():
+        state = parent.state_dict()
+        network.load_state_dict({k: v for k, v in state.items() if k != key}, strict=False)
+        weight = network.get_parameter(key)
+        weight.zero_()
+        weight[:, : state[key].shape[1]].copy_(state[key])

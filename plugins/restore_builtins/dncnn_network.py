@@ -67,17 +67,6 @@ class ConditionedDnCNNNetwork(DnCNNNetwork):
         return x[:, : self.channels] - self.body(x)
 
 
-def condition(network: ConditionedDnCNNNetwork, source: DnCNNNetwork) -> None:
-    """Copy a trained DnCNN of the same depth and width into `network`, the noise map's weights zero,
-    so `network` starts out computing exactly what `source` does, whatever the map says."""
-    with torch.no_grad():
-        network.load_state_dict({k: v for k, v in source.state_dict().items() if k != "body.0.weight"},
-                                strict=False)
-        weight = network.body[0].weight
-        weight.zero_()
-        weight[:, : source.body[0].in_channels].copy_(source.body[0].weight)
-
-
 def deepen(network: DnCNNNetwork, source: DnCNNNetwork, sample: torch.Tensor) -> None:
     """Copy a trained shallower `source` into `network`, its middle blocks spread evenly and identity
     blocks (calibrated on `sample`) between them, so `network` computes what `source` does."""

@@ -11,7 +11,7 @@ as every denoiser here does, where the paper's outputs the image.
 Where the sigma comes from, and `pd`, are `restore_builtins.conditioned_denoiser`'s. Why it exists
 beside `fdncnn`: on equal CPU minutes from scratch the conditioned U-Net learns fastest of the
 three architectures measured (`benchmarks/conditioned_curves.py`). The shipped weights start from
-the sigma-25 `unet` (`condition_unet`: the map's weights zero, so training begins at that model's
+the sigma-25 `unet` (`add_map_channel`: the map's weights zero, so training begins at that model's
 quality) and train under `gaussian-range:sigma_min=0,sigma_max=75`.
 """
 
@@ -23,7 +23,6 @@ from restore_builtins.conditioned_denoiser import ConditionedDenoiser
 from restore_core import DegradationInfo, hookimpl
 
 if TYPE_CHECKING:
-    import torch
     from torch import nn
 
 
@@ -31,6 +30,7 @@ class DRUNet(ConditionedDenoiser):
     """Residual U-Net with a noise-level map as an extra input: non-blind for any sigma, per pixel."""
 
     name = "drunet"
+    INPUT_WEIGHT = "head.weight"
     description = "residual U-Net conditioned on a noise-level map (DRUNet-style): one model for sigma 0-75"
 
     def __init__(self, features: int = 32, levels: int = 3, blocks: int = 2,
@@ -53,19 +53,11 @@ class DRUNet(ConditionedDenoiser):
         mode = "gray" if channels == 1 else "rgb"
         return f"drunet-{self.features}f-{self.levels}lv-{self.blocks}b-{mode}"
 
-    def warm_start(self, network: nn.Module, state: dict[str, torch.Tensor], sample: torch.Tensor) -> None:
-        """Start from trained DRUNet weights, or from a `unet` of the same shape (map weights zero)."""
-        from restore_builtins.unet_network import ConditionedUNetNetwork, UNetNetwork, condition_unet
+    def build_parent(self, channels: int) -> nn.Module:
+        """Return the `unet` network of the same shape, whose weights warm_start also takes."""
+        from restore_builtins.unet_network import UNetNetwork
 
-        if not isinstance(network, ConditionedUNetNetwork):
-            raise TypeError("warm_start expects the network build_network returned")
-        head = state.get("head.weight")
-        if head is not None and head.shape[1] == network.channels:  # an unconditioned U-Net
-            source = UNetNetwork(network.channels, self.features, self.levels, self.blocks)
-            super().warm_start(source, state, sample)
-            condition_unet(network, source)
-            return
-        super().warm_start(network, state, sample)
+        return UNetNetwork(channels, self.features, self.levels, self.blocks)
 
 
 @hookimpl

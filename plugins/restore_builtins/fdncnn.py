@@ -2,8 +2,8 @@
 
 DnCNN-17's body with one more input channel holding each pixel's noise sigma (KAIR calls this DnCNN
 variant FDnCNN); where the sigma comes from, and `pd`, are `restore_builtins.conditioned_denoiser`'s.
-The shipped weights were warm-started from the DnCNN-17 models (`condition` in `dncnn_network`: the
-map's input weights start at zero, so training begins at the parent's quality) and trained under
+The shipped weights were warm-started from the DnCNN-17 models (`build_parent`; the map's input
+weights start at zero, so training begins at the parent's quality) and trained under
 `gaussian-range:sigma_min=0,sigma_max=75`, which discloses each training patch's sigma as its map.
 """
 
@@ -15,7 +15,6 @@ from restore_builtins.conditioned_denoiser import ConditionedDenoiser
 from restore_core import DegradationInfo, hookimpl
 
 if TYPE_CHECKING:
-    import torch
     from torch import nn
 
 
@@ -23,6 +22,7 @@ class FDnCNN(ConditionedDenoiser):
     """DnCNN with a noise-level map as an extra input: non-blind for any sigma, per pixel if need be."""
 
     name = "fdncnn"
+    INPUT_WEIGHT = "body.0.weight"
     description = "DnCNN conditioned on a noise-level map (FDnCNN): one model for sigma 0-75, gray and colour"
 
     def __init__(self, layers: int = 17, features: int = 64, sigma: float | Literal["auto"] | None = None,
@@ -45,19 +45,11 @@ class FDnCNN(ConditionedDenoiser):
         """Return e.g. `fdncnn-17l-64f-gray`: one file per colour mode serves every sigma."""
         return f"fdncnn-{self.layers}l-{self.features}f-{'gray' if channels == 1 else 'rgb'}"
 
-    def warm_start(self, network: nn.Module, state: dict[str, torch.Tensor], sample: torch.Tensor) -> None:
-        """Start from trained FDnCNN weights, or from a DnCNN of the same depth and width (map weights zero)."""
-        from restore_builtins.dncnn_network import ConditionedDnCNNNetwork, DnCNNNetwork, condition
+    def build_parent(self, channels: int) -> nn.Module:
+        """Return the DnCNN of the same depth and width, whose weights warm_start also takes."""
+        from restore_builtins.dncnn_network import DnCNNNetwork
 
-        if not isinstance(network, ConditionedDnCNNNetwork):
-            raise TypeError("warm_start expects the network build_network returned")
-        first = state.get("body.0.weight")
-        if first is not None and first.shape[1] == network.channels:  # an unconditioned DnCNN
-            source = DnCNNNetwork(network.channels, self.layers, self.features)
-            super().warm_start(source, state, sample)
-            condition(network, source)
-            return
-        super().warm_start(network, state, sample)
+        return DnCNNNetwork(channels, self.layers, self.features)
 
 
 @hookimpl

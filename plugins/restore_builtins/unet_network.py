@@ -103,13 +103,3 @@ class ConditionedUNetNetwork(UNetNetwork):
         """Return the image channels of `x` minus the noise predicted from image and map."""
         return x[:, : self.channels] - self.predict_noise(x)
 
-
-def condition_unet(network: ConditionedUNetNetwork, source: UNetNetwork) -> None:
-    """Copy a trained U-Net of the same shape into `network`, the noise map's weights zero, so
-    `network` starts out computing exactly what `source` does, whatever the map says."""
-    with torch.no_grad():
-        network.load_state_dict({k: v for k, v in source.state_dict().items() if k != "head.weight"},
-                                strict=False)
-        weight = network.head.weight
-        weight.zero_()
-        weight[:, : source.head.in_channels].copy_(source.head.weight)
