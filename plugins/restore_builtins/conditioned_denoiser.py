@@ -18,7 +18,10 @@ of the three the restorer is unsupported, with a reason that names `sigma=auto`.
 sigma per patch under `gaussian-range`, which discloses it as the patch's map, so the network learns
 from exactly the input it is given at inference. A subclass may warm-start from its unconditioned
 parent of the same shape (`build_parent`): the parent's weights are copied and the map's input
-weights start at zero, so training begins at the parent's quality, whatever the map says.
+weights start at zero, so training begins at the parent's quality, whatever the map says. A colour
+network may also warm-start from the same network trained on gray (`colour_from_gray`): it then
+begins as the gray model applied to the channels' mean, which is where colour training learns
+fastest from (its spatial features are trained; only the colour has to be learned).
 """
 
 from __future__ import annotations
@@ -71,6 +74,9 @@ class ConditionedDenoiser(NetworkRestorer):
         """Start from trained weights of this network, or from its unconditioned parent's (map weights zero)."""
         first = state.get(self.INPUT_WEIGHT)
         channels = network.get_parameter(self.INPUT_WEIGHT).shape[1] - 1
+        if first is not None and channels > 1 and first.shape[1] == 2:  # the gray model of this network
+            colour_from_gray(network, state, self.INPUT_WEIGHT)
+            return
         if first is None or first.shape[1] != channels:  # this network's own weights (or a misfit, refused)
             super().warm_start(network, state, sample)
             return
@@ -150,3 +156,39 @@ def add_map_channel(network: nn.Module, parent: nn.Module, key: str) -> None:
         weight = network.get_parameter(key)
         weight.zero_()
         weight[:, : state[key].shape[1]].copy_(state[key])
+
+
+def colour_from_gray(network: nn.Module, gray: dict[str, torch.Tensor], key: str) -> None:
+    """Copy a gray conditioned network's weights into the colour `network` of the same shape.
+
+    `network` then computes exactly the gray model on the mean of the C channels, told that mean's
+    noise level (sigma / sqrt(C): the channels' noise is independent), and subtracts the noise it
+    finds from every channel. `key` is the input convolution (image channels, then the map); the
+    output convolution is the network's last one, whose single gray filter serves every channel.
+    """
+    import math
+
+    import torch
+    from torch import nn
+
+    from restore_core.train.weights import WeightsError
+
+    name, last = [(n, m) for n, m in network.named_modules() if isinstance(m, nn.Conv2d)][-1]
+    outputs = [f"{name}.weight"] + ([f"{name}.bias"] if last.bias is not None else [])
+    target = network.state_dict()
+    channels = target[key].shape[1] - 1
+    expected = {k: v.shape for k, v in target.items()}
+    expected[key] = torch.Size((expected[key][0], 2, *expected[key][2:]))
+    expected.update({k: torch.Size((1, *expected[k][1:])) for k in outputs})
+    given = {k: v.shape for k, v in gray.items()}
+    if given != expected:
+        odd = sorted(k for k in given.keys() | expected.keys() if given.get(k) != expected.get(k))[0]
+        raise WeightsError(f"the gray weights do not fit this colour network: {odd!r} differs "
+                           f"({tuple(given.get(odd, ()))} against {tuple(expected.get(odd, ()))})")
+    with torch.no_grad():
+        network.load_state_dict({k: v for k, v in gray.items() if k != key and k not in outputs}, strict=False)
+        weight = network.get_parameter(key)
+        weight[:, :channels].copy_((gray[key][:, :1] / channels).expand(-1, channels, -1, -1))
+        weight[:, channels:].copy_(gray[key][:, 1:] / math.sqrt(channels))
+        for k in outputs:
+            network.get_parameter(k).copy_(gray[k].expand_as(network.get_parameter(k)))

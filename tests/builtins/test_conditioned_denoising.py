@@ -23,7 +23,7 @@ from restore_core.components.metric_protocol import psnr
 from restore_core.components.operators import BicubicDown, CircularConvolution
 from restore_core.plugins.host import default_host
 from restore_core.train.loop import TrainConfig, train
-from restore_core.train.weights import read_state
+from restore_core.train.weights import WeightsError, read_state
 
 HOST = default_host()
 
@@ -104,6 +104,35 @@ def test_drunet_warm_started_from_a_unet_computes_exactly_what_it_does_whatever_
     restorer.warm_start(again, network.state_dict(), torch.rand(2, channels + 1, 16, 16))
     mine, theirs = again.state_dict(), network.state_dict()
     assert mine.keys() == theirs.keys() and all(torch.equal(mine[k], theirs[k]) for k in mine)
+
+
+@pytest.mark.parametrize("spec", ["fdncnn:layers=4,features=8", "drunet:features=4,levels=2,blocks=1"])
+def test_a_colour_model_warm_started_from_its_gray_twin_denoises_the_channel_mean_as_the_gray_one_does(spec):
+    torch.manual_seed(0)
+    restorer = HOST.registry("restorer").build(spec)
+    gray = restorer.build_network(1).eval()
+    with torch.no_grad():  # a map that matters and a noise estimate that is not zero
+        for parameter in gray.parameters():
+            parameter.add_(0.2 * torch.randn_like(parameter))
+    colour = restorer.build_network(3)
+    restorer.warm_start(colour, gray.state_dict(), torch.rand(2, 4, 16, 16))
+    colour.eval().double(), gray.double()  # float64: rounding cannot flip a ReLU
+    x = torch.rand(2, 3, 24, 20, dtype=torch.float64)
+    mean = x.mean(dim=1, keepdim=True)
+    with torch.no_grad():
+        for sigma in (5.0, 25.0, 75.0):
+            out = restorer.run_network(colour, x, DegradationInfo(DENOISING, sigma=sigma))
+            found = mean - restorer.run_network(gray, mean, DegradationInfo(DENOISING, sigma=sigma / 3**0.5))
+            assert float(found.abs().mean()) > 1e-2
+            # to float32 rounding (the weights were divided in float32), relative to the size of the output
+            torch.testing.assert_close(out, x - found, rtol=0, atol=1e-6 * float(found.abs().max()))
+
+
+def test_gray_weights_of_another_shape_are_refused_for_a_colour_model_in_one_line():
+    restorer = HOST.registry("restorer").build("drunet:features=4,levels=2,blocks=1")
+    other = HOST.registry("restorer").build("drunet:features=8,levels=2,blocks=1").build_network(1)
+    with pytest.raises(WeightsError, match="gray weights do not fit"):
+        restorer.warm_start(restorer.build_network(3), other.state_dict(), torch.rand(2, 4, 16, 16))
 
 
 @pytest.mark.parametrize("name", ["fdncnn", "drunet"])
