@@ -71,7 +71,7 @@ class ConditionedDenoiser(NetworkRestorer):
         raise NotImplementedError
 
     def warm_start(self, network: nn.Module, state: dict[str, torch.Tensor], sample: torch.Tensor) -> None:
-        """Start from trained weights of this network, or from its unconditioned parent's (map weights zero)."""
+        """Start from this network's trained weights, its gray twin's (colour), or its unconditioned parent's."""
         first = state.get(self.INPUT_WEIGHT)
         channels = network.get_parameter(self.INPUT_WEIGHT).shape[1] - 1
         if first is not None and channels > 1 and first.shape[1] == 2:  # the gray model of this network

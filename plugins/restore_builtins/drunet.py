@@ -12,7 +12,8 @@ Where the sigma comes from, and `pd`, are `restore_builtins.conditioned_denoiser
 beside `fdncnn`: on equal CPU minutes from scratch the conditioned U-Net learns fastest of the
 three architectures measured (`benchmarks/conditioned_curves.py`). The shipped weights start from
 the sigma-25 `unet` (`add_map_channel`: the map's weights zero, so training begins at that model's
-quality) and train under `gaussian-range:sigma_min=0,sigma_max=75`.
+quality) and train under `gaussian-range:sigma_min=0,sigma_max=75`; the colour weights start from
+the gray ones (`colour_from_gray`: the gray model on the channels' mean) and train the same way.
 """
 
 from __future__ import annotations
