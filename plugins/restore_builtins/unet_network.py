@@ -102,4 +102,3 @@ class ConditionedUNetNetwork(UNetNetwork):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Return the image channels of `x` minus the noise predicted from image and map."""
         return x[:, : self.channels] - self.predict_noise(x)
-

@@ -8,14 +8,14 @@ import itertools
 import pytest
 import torch
 from click.testing import CliRunner
-from restore_builtins.dncnn_network import ConditionedDnCNNNetwork, DnCNNNetwork
+from restore_builtins.dncnn_network import ConditionedDnCNNNetwork
 from restore_builtins.plug_and_play import (
     cg_data_step,
     denoiser_levels,
     fft_data_step,
     transfer_function,
 )
-from restore_builtins.unet_network import ConditionedUNetNetwork, UNetNetwork
+from restore_builtins.unet_network import ConditionedUNetNetwork
 
 from restore_core import DENOISING, DegradationInfo
 from restore_core.cli import cli
@@ -63,32 +63,20 @@ def test_gaussian_ramp_rises_from_left_to_right():
     assert float(noise[:, -10:].std()) == pytest.approx(float(noise_map[0, -10:].mean()), rel=0.1)
 
 
-# --- fdncnn ----------------------------------------------------------------------------------------
+# --- fdncnn and drunet ----------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("channels", [1, 3])
-def test_warm_start_from_a_dncnn_computes_exactly_what_it_does_whatever_the_map(channels):
+@pytest.mark.parametrize(("spec", "kind"), [("fdncnn:layers=5,features=8", ConditionedDnCNNNetwork),
+                                            ("drunet:features=4,levels=2,blocks=1", ConditionedUNetNetwork)])
+def test_warm_started_from_its_unconditioned_parent_it_computes_exactly_what_that_does_whatever_the_map(
+        spec, kind, channels):
     torch.manual_seed(0)
-    parent = DnCNNNetwork(channels, 5, 8).eval()
-    restorer = HOST.registry("restorer").build("fdncnn:layers=5,features=8")
-    network = restorer.build_network(channels)
-    restorer.warm_start(network, parent.state_dict(), torch.rand(2, channels + 1, 16, 16))
-    network.eval()
-    x = torch.rand(2, channels, 24, 20)
-    with torch.no_grad():
-        for sigma in (0.0, 25.0, 75.0):
-            out = restorer.run_network(network, x, DegradationInfo(DENOISING, sigma=sigma))
-            assert torch.equal(out, parent(x))
-    assert isinstance(network, ConditionedDnCNNNetwork) and network.body[0].in_channels == channels + 1
-
-
-@pytest.mark.parametrize("channels", [1, 3])
-def test_drunet_warm_started_from_a_unet_computes_exactly_what_it_does_whatever_the_map(channels):
-    torch.manual_seed(0)
-    parent = UNetNetwork(channels, 4, 2, 1).eval()
+    restorer = HOST.registry("restorer").build(spec)
+    parent = restorer.build_parent(channels).eval()  # the DnCNN / the U-Net of the same shape
     with torch.no_grad():  # a parent that is not the identity, so equality says something
-        parent.tail.weight.mul_(10)
-    restorer = HOST.registry("restorer").build("drunet:features=4,levels=2,blocks=1")
+        for parameter in parent.parameters():
+            parameter.add_(0.1 * torch.randn_like(parameter))
     network = restorer.build_network(channels)
     restorer.warm_start(network, parent.state_dict(), torch.rand(2, channels + 1, 16, 16))
     network.eval()
@@ -98,7 +86,8 @@ def test_drunet_warm_started_from_a_unet_computes_exactly_what_it_does_whatever_
         for sigma in (0.0, 25.0, 75.0):
             out = restorer.run_network(network, x, DegradationInfo(DENOISING, sigma=sigma))
             assert torch.equal(out, parent(x))
-    assert isinstance(network, ConditionedUNetNetwork) and network.head.in_channels == channels + 1
+    assert isinstance(network, kind)
+    assert network.get_parameter(restorer.INPUT_WEIGHT).shape[1] == channels + 1
     # its own trained weights load as they are, the map's weights included
     again = restorer.build_network(channels)
     restorer.warm_start(again, network.state_dict(), torch.rand(2, channels + 1, 16, 16))
